@@ -1,0 +1,292 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { assertJsonValue } from './json-value.js';
+import type { SessionConfig } from './session-config.js';
+import { SessionDataError, SessionInterruptedError } from './session.errors.js';
+import type { Session, SessionKey } from './session.interface.js';
+import type { JsonValue, SessionMeta, SessionRecord } from './session-store.js';
+import type { StoreGateway } from './store-gateway.js';
+
+/** What the response must do with the cookie after a commit. */
+export type CookieAction = 'set' | 'clear' | undefined;
+
+type Data = Record<string, unknown>;
+
+/**
+ * The `Session` implementation: tracks per-key changes so that a save sends only what this request
+ * changed, and knows how to persist itself through the store gateway. Internal; users see `Session<T>`.
+ */
+export class RequestSession<T extends object = Record<string, unknown>> implements Session<T> {
+  private _id: string | null;
+  private data: Data;
+  private meta: SessionMeta;
+  /** The stored record's expiry when loaded (or last written), for touch throttling. */
+  private storedExpiresAt: number;
+  private readonly changed = new Set<string>();
+  private readonly removed = new Set<string>();
+  private metaChanged = false;
+  /** Keys were removed until none was left: the record and cookie go away on commit. */
+  private emptied = false;
+  private _modified = false;
+  private _accessed = false;
+  /** The request arrived with a cookie that this session answers (a flush must delete it). */
+  private readonly hadCookie: boolean;
+  private cookieAction: CookieAction;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly gateway: StoreGateway,
+    private readonly config: SessionConfig,
+    id: string | null,
+    record: SessionRecord | undefined,
+  ) {
+    this._id = record ? id : null;
+    this.hadCookie = id !== null;
+    this.data = record ? (record.data as Data) : {};
+    this.meta = record ? record.meta : { createdAt: config.now() };
+    this.storedExpiresAt = record ? record.expiresAt : 0;
+  }
+
+  get id(): string | null {
+    return this._id;
+  }
+  get modified(): boolean {
+    return this._modified;
+  }
+  get accessed(): boolean {
+    return this._accessed;
+  }
+  get size(): number {
+    this._accessed = true;
+    return Object.keys(this.data).length;
+  }
+
+  /** The bookkeeping (creation time, custom expiry) as it will be stored. */
+  get metadata(): Readonly<SessionMeta> {
+    return this.meta;
+  }
+
+  get<K extends SessionKey<T>>(key: K): T[K] | undefined;
+  get<K extends SessionKey<T>, D>(key: K, fallback: D): Exclude<T[K], undefined> | D;
+  get(key: string, fallback?: unknown): unknown {
+    this._accessed = true;
+    return Object.hasOwn(this.data, key) ? this.data[key] : fallback;
+  }
+
+  set<K extends SessionKey<T>>(key: K, value: T[K]): this {
+    assertJsonValue(key, value);
+    if (typeof value === 'string' ? value.length > this.config.maxValueSize : JSON.stringify(value).length > this.config.maxValueSize) {
+      throw new SessionDataError(key, `is larger than maxValueSize (${this.config.maxValueSize} bytes of JSON).`);
+    }
+    this._accessed = true;
+    this._modified = true;
+    this.emptied = false;
+    this.data[key] = value;
+    this.changed.add(key);
+    this.removed.delete(key);
+    return this;
+  }
+
+  has(key: SessionKey<T>): boolean {
+    this._accessed = true;
+    return Object.hasOwn(this.data, key);
+  }
+
+  delete(key: SessionKey<T>): boolean {
+    this._accessed = true;
+    if (!Object.hasOwn(this.data, key)) return false;
+    this.remove(key);
+    return true;
+  }
+
+  pop<K extends SessionKey<T>>(key: K): T[K] | undefined;
+  pop<K extends SessionKey<T>, D>(key: K, fallback: D): Exclude<T[K], undefined> | D;
+  pop(key: string, fallback?: unknown): unknown {
+    this._accessed = true;
+    if (!Object.hasOwn(this.data, key)) return fallback;
+    const value = this.data[key];
+    this.remove(key);
+    return value;
+  }
+
+  clear(): void {
+    this._accessed = true;
+    for (const key of Object.keys(this.data)) this.remove(key);
+  }
+
+  setDefault<K extends SessionKey<T>>(key: K, value: Exclude<T[K], undefined>): Exclude<T[K], undefined> {
+    if (this.has(key)) return this.data[key] as Exclude<T[K], undefined>;
+    this.set(key, value);
+    return value;
+  }
+
+  update(values: Partial<T>): void {
+    // Validate everything first so a bad value leaves the session unchanged.
+    for (const [key, value] of Object.entries(values)) assertJsonValue(key, value);
+    for (const [key, value] of Object.entries(values)) this.set(key as SessionKey<T>, value as T[SessionKey<T>]);
+  }
+
+  keys(): SessionKey<T>[] {
+    this._accessed = true;
+    return Object.keys(this.data) as SessionKey<T>[];
+  }
+  values(): T[SessionKey<T>][] {
+    this._accessed = true;
+    return Object.values(this.data) as T[SessionKey<T>][];
+  }
+  entries(): [SessionKey<T>, T[SessionKey<T>]][] {
+    this._accessed = true;
+    return Object.entries(this.data) as [SessionKey<T>, T[SessionKey<T>]][];
+  }
+  isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  async create(): Promise<void> {
+    this._accessed = true;
+    if (this._id === null) {
+      await this.insert();
+    } else {
+      const id = await this.gateway.rename(this._id);
+      if (id === undefined) throw new SessionInterruptedError();
+      this._id = id;
+    }
+    this.cookieAction = 'set';
+  }
+
+  cycleKey(): Promise<void> {
+    return this.create();
+  }
+
+  async flush(): Promise<void> {
+    this._accessed = true;
+    if (this._id !== null) await this.gateway.destroy(this._id);
+    this._id = null;
+    this.data = {};
+    this.meta = { createdAt: this.config.now() };
+    this.changed.clear();
+    this.removed.clear();
+    this.metaChanged = false;
+    this.emptied = false;
+    this._modified = false;
+    this.cookieAction = this.hadCookie ? 'clear' : undefined;
+  }
+
+  async save(): Promise<void> {
+    if (this._id === null) {
+      if (this._modified && !this.emptied && Object.keys(this.data).length > 0) {
+        await this.insert();
+        this.cookieAction = 'set';
+      }
+    } else if (this._modified) {
+      if (this.emptied && Object.keys(this.data).length === 0) {
+        await this.gateway.destroy(this._id);
+        this._id = null;
+        this.cookieAction = 'clear';
+      } else {
+        const set: Record<string, JsonValue> = {};
+        for (const key of this.changed) set[key] = this.data[key] as JsonValue;
+        const expiresAt = this.nextExpiresAt();
+        const saved = await this.gateway.patch(this._id, {
+          set,
+          unset: [...this.removed],
+          expiresAt,
+          ...(this.metaChanged ? { meta: this.meta } : {}),
+        });
+        if (!saved) throw new SessionInterruptedError();
+        this.storedExpiresAt = expiresAt;
+        this.cookieAction = 'set';
+      }
+    } else if (this.config.rolling || this.touchDue()) {
+      const expiresAt = this.nextExpiresAt();
+      // A record gone by now was logged out in parallel: nothing to extend, and nothing was lost.
+      if (await this.gateway.touch(this._id, expiresAt)) {
+        this.storedExpiresAt = expiresAt;
+        this.cookieAction = 'set';
+      }
+    }
+    this.markSaved();
+  }
+
+  /** What the response must do with the cookie, once; called by the commit after `save()`. */
+  takeCookieAction(): CookieAction {
+    const action = this.cookieAction;
+    this.cookieAction = undefined;
+    return action;
+  }
+
+  setExpiry(value: number | Date | null): void {
+    this._modified = true;
+    this.metaChanged = true;
+    const { createdAt } = this.meta;
+    if (value === null) {
+      this.meta = { createdAt };
+    } else if (value instanceof Date) {
+      if (Number.isNaN(value.getTime())) throw new RangeError('setExpiry: invalid Date');
+      this.meta = { createdAt, expiresAtFixed: value.getTime() };
+    } else {
+      if (!Number.isFinite(value) || value < 0) {
+        throw new RangeError('setExpiry: seconds must be a finite number >= 0 (0 = until the browser closes)');
+      }
+      this.meta = { createdAt, expiry: value };
+    }
+  }
+
+  getExpiryAge(): number {
+    if (this.meta.expiresAtFixed !== undefined) {
+      return Math.max(0, Math.floor((this.meta.expiresAtFixed - this.config.now()) / 1000));
+    }
+    return this.meta.expiry ? this.meta.expiry : this.config.maxAge;
+  }
+
+  getExpiryDate(): Date {
+    if (this.meta.expiresAtFixed !== undefined) return new Date(this.meta.expiresAtFixed);
+    return new Date(this.config.now() + this.getExpiryAge() * 1000);
+  }
+
+  getExpireAtBrowserClose(): boolean {
+    if (this.meta.expiresAtFixed !== undefined) return false;
+    if (this.meta.expiry === undefined) return this.config.expireAtBrowserClose;
+    return this.meta.expiry === 0;
+  }
+
+  /** The cookie's Max-Age in seconds, or `undefined` for a cookie that ends with the browser. */
+  cookieMaxAge(): number | undefined {
+    return this.getExpireAtBrowserClose() ? undefined : this.getExpiryAge();
+  }
+
+  private remove(key: string): void {
+    delete this.data[key];
+    this.changed.delete(key);
+    this.removed.add(key);
+    this._modified = true;
+    if (Object.keys(this.data).length === 0) this.emptied = true;
+  }
+
+  /** Stores the whole session under a fresh id. */
+  private async insert(): Promise<void> {
+    const expiresAt = this.nextExpiresAt();
+    this._id = await this.gateway.create({ data: this.data as Record<string, JsonValue>, expiresAt, meta: this.meta });
+    this.storedExpiresAt = expiresAt;
+    this.markSaved();
+  }
+
+  private nextExpiresAt(): number {
+    return this.meta.expiresAtFixed ?? this.config.now() + this.getExpiryAge() * 1000;
+  }
+
+  /** Throttled sliding expiry: extend only once `touchAfter` of the lifetime has passed since the last write. */
+  private touchDue(): boolean {
+    if (this._id === null || this.meta.expiresAtFixed !== undefined) return false;
+    const lifetime = this.getExpiryAge() * 1000;
+    return this.nextExpiresAt() - this.storedExpiresAt >= Math.max(1, this.config.touchAfter * lifetime);
+  }
+
+  private markSaved(): void {
+    this.changed.clear();
+    this.removed.clear();
+    this.metaChanged = false;
+    this.emptied = false;
+    this._modified = false;
+  }
+}

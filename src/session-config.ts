@@ -1,0 +1,67 @@
+import { MemoryStore } from './memory.store.js';
+import { SessionConfigError } from './session.errors.js';
+import type { SessionModuleOptions } from './session-module-options.interface.js';
+import type { SessionStore } from './session-store.js';
+
+/** The module options with every default filled in and checked once at start-up. */
+export interface SessionConfig {
+  store: SessionStore;
+  secrets: string[];
+  cookieName: string;
+  domain: string | undefined;
+  path: string;
+  secure: boolean | 'auto';
+  httpOnly: boolean;
+  sameSite: 'lax' | 'strict' | 'none';
+  maxAge: number;
+  expireAtBrowserClose: boolean;
+  rolling: boolean;
+  touchAfter: number;
+  trustProxy: boolean;
+  loginKey: string;
+  loginUrl: string | undefined;
+  storeTimeout: number;
+  maxValueSize: number;
+  now: () => number;
+}
+
+/** Fills in defaults and rejects options that cannot work, with a message saying what to change. */
+export function resolveSessionConfig(options: SessionModuleOptions = {}): SessionConfig {
+  const cookie = options.cookie ?? {};
+  const secrets = options.secret === undefined ? [] : [options.secret].flat();
+  if (secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
+    throw new SessionConfigError('secret must be a non-empty string or an array of them.');
+  }
+  const config: SessionConfig = {
+    store: options.store ?? new MemoryStore(),
+    secrets,
+    cookieName: cookie.name ?? 'sessionid',
+    domain: cookie.domain,
+    path: cookie.path ?? '/',
+    secure: cookie.secure ?? 'auto',
+    httpOnly: cookie.httpOnly ?? true,
+    sameSite: cookie.sameSite ?? 'lax',
+    maxAge: options.maxAge ?? 1_209_600,
+    expireAtBrowserClose: options.expireAtBrowserClose ?? false,
+    rolling: options.rolling ?? false,
+    touchAfter: options.touchAfter ?? 0.1,
+    trustProxy: options.trustProxy ?? false,
+    loginKey: options.loginKey ?? 'userId',
+    loginUrl: options.loginUrl,
+    storeTimeout: options.storeTimeout ?? 3000,
+    maxValueSize: options.maxValueSize ?? 65_536,
+    now: options.now ?? Date.now,
+  };
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(config.cookieName)) {
+    throw new SessionConfigError(`cookie.name "${config.cookieName}" is not a valid cookie name.`);
+  }
+  if (!(config.maxAge > 0)) throw new SessionConfigError('maxAge must be a positive number of seconds.');
+  if (!(config.touchAfter >= 0 && config.touchAfter <= 1)) {
+    throw new SessionConfigError('touchAfter is a fraction of the lifetime between 0 and 1.');
+  }
+  if (!(config.storeTimeout > 0)) throw new SessionConfigError('storeTimeout must be a positive number of milliseconds.');
+  if (config.sameSite === 'none' && config.secure === false) {
+    throw new SessionConfigError("cookie.sameSite 'none' requires cookie.secure (true or 'auto'); browsers reject it otherwise.");
+  }
+  return config;
+}

@@ -1,0 +1,20 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Bytes of CSPRNG output in a session id: 256 bits, twice OWASP's 128-bit minimum. */
+const ID_BYTES = 32;
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** A new session id: 32 bytes from `crypto.randomBytes`, base64url (43 characters). */
+export function generateSessionId(): string {
+  return randomBytes(ID_BYTES).toString('base64url');
+}
+
+/** Whether `value` has the exact shape of an id we generate (anything else is never looked up). */
+export function isWellFormedSessionId(value: string): boolean {
+  return value.length === 43 && ID_PATTERN.test(value);
+}
+
+/** The store key of a session id: SHA-256, base64url. A leaked store dump cannot be replayed as cookies. */
+export function storeKeyOf(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}

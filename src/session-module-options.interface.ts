@@ -1,0 +1,50 @@
+import type { SessionStore } from './session-store.js';
+
+/** How the session cookie is written. */
+export interface SessionCookieOptions {
+  /** Cookie name. Default `'sessionid'` (Django's). */
+  name?: string;
+  /** Cookie `Domain`; default none (host-only). */
+  domain?: string;
+  /** Cookie `Path`. Default `'/'`. */
+  path?: string;
+  /** `Secure` flag; `'auto'` sets it when the request arrived over HTTPS. Default `'auto'`. */
+  secure?: boolean | 'auto';
+  /** `HttpOnly` flag, so page scripts cannot read the id. Default `true`. */
+  httpOnly?: boolean;
+  /** `SameSite` attribute. Default `'lax'`; `'none'` requires `secure`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+}
+
+/** Options of `SessionModule.forRoot()` / the factory of `forRootAsync()`. */
+export interface SessionModuleOptions {
+  /** Where sessions live. Default a new `MemoryStore()` (per-process; use Redis or PostgreSQL in production). */
+  store?: SessionStore;
+  /** When set, the cookie value is HMAC-SHA256 signed: the first secret signs, all of them verify (rotation). */
+  secret?: string | string[];
+  /** Cookie attributes. */
+  cookie?: SessionCookieOptions;
+  /** Idle lifetime in seconds. Default 1209600 (two weeks, Django's SESSION_COOKIE_AGE). */
+  maxAge?: number;
+  /** Cookie without Max-Age/Expires, dropped when the browser closes (the server still expires it). Default false. */
+  expireAtBrowserClose?: boolean;
+  /** Save the session and re-send the cookie on every request that loads it (Django's SAVE_EVERY_REQUEST). Default false. */
+  rolling?: boolean;
+  /**
+   * A read-only request extends the expiry only once this fraction of the lifetime has passed since the last
+   * write (touch throttling), so reads do not rewrite the record. 0 = on every read. Default 0.1.
+   */
+  touchAfter?: number;
+  /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (set it behind a TLS-terminating proxy). Default false. */
+  trustProxy?: boolean;
+  /** Session key whose presence means "logged in" (for `SessionGuard`). Default `'userId'`. */
+  loginKey?: string;
+  /** When set, `SessionGuard` redirects HTML requests without a login here, with `?next=<path>`. */
+  loginUrl?: string;
+  /** Milliseconds a store operation may take before the request fails with 503. Default 3000. */
+  storeTimeout?: number;
+  /** Largest JSON size in bytes of one session value; larger ones throw `SessionDataError`. Default 65536. */
+  maxValueSize?: number;
+  /** The clock, in epoch milliseconds; tests pass a controllable one. Default `Date.now`. */
+  now?: () => number;
+}

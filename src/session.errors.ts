@@ -1,0 +1,55 @@
+import { BadRequestException, ServiceUnavailableException } from '@nestjs/common';
+
+/** A value given to the session cannot be stored: not JSON-serialisable, or too large. Names the key. */
+export class SessionDataError extends TypeError {
+  constructor(
+    /** The session key whose value was rejected. */
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`Session value for key "${key}" ${reason}`);
+    this.name = 'SessionDataError';
+  }
+}
+
+/**
+ * The session was destroyed (a logout in a parallel request, an admin revoke) while this request held it,
+ * so its changes were not saved. Answers 400, like Django's SessionInterrupted.
+ */
+export class SessionInterruptedError extends BadRequestException {
+  constructor() {
+    super(
+      'The session was destroyed by another request while this one was running, so its changes were ' +
+        'not saved. Sign in again and retry.',
+    );
+    this.name = 'SessionInterruptedError';
+  }
+}
+
+/** The session store did not answer (down, unreachable or too slow). Answers 503; nothing was saved. */
+export class SessionStoreUnavailableError extends ServiceUnavailableException {
+  constructor(operation: string, cause?: unknown) {
+    super(`The session store is unavailable (${operation} failed). Retry in a moment.`, { cause });
+    this.name = 'SessionStoreUnavailableError';
+  }
+}
+
+/** `SessionService.current()` was called where no session was loaded for the request. */
+export class SessionNotAvailableError extends Error {
+  constructor() {
+    super(
+      'SessionService.current() found no session for this call. It works inside a request whose handler ' +
+        'uses the session: add @UseSession() to the controller or handler (or inject @Session()), ' +
+        'or inject SessionService into the controller itself.',
+    );
+    this.name = 'SessionNotAvailableError';
+  }
+}
+
+/** The module was configured with an option that cannot work. Thrown at start-up. */
+export class SessionConfigError extends Error {
+  constructor(message: string) {
+    super(`nest-session: ${message}`);
+    this.name = 'SessionConfigError';
+  }
+}

@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { RequestSession } from './request-session.js';
+import type { SessionConfig } from './session-config.js';
+import { REQUEST_SESSION } from './session.constants.js';
+import { clearedSessionCookie, readSessionId, sessionCookie } from './session-cookie.js';
+import { SESSION_CONFIG } from './session.module-definition.js';
+import { StoreGateway } from './store-gateway.js';
+
+type SessionRequest = IncomingMessage & {
+  [REQUEST_SESSION]?: Promise<RequestSession>;
+  session?: RequestSession;
+};
+
+/**
+ * Loads a request's session (once, however many of guard, pipe and service ask) and commits it after the
+ * handler, before the response is sent. Internal; exported for the pipe and guard of other modules.
+ */
+@Injectable()
+export class SessionManager {
+  private readonly logger = new Logger('nest-session');
+  /** The store as the request path uses it (timeouts, hashing, 503s). */
+  readonly gateway: StoreGateway;
+
+  constructor(@Inject(SESSION_CONFIG) readonly config: SessionConfig) {
+    this.gateway = new StoreGateway(config.store, config.storeTimeout);
+  }
+
+  /**
+   * The request's session, loaded from the store on first call. `bound` tells whether the handler was
+   * wrapped to commit it; if not, the commit hooks into the response instead.
+   */
+  load(req: IncomingMessage, res: ServerResponse, bound: boolean): Promise<RequestSession> {
+    const holder = req as SessionRequest;
+    let loading = holder[REQUEST_SESSION];
+    if (!loading) {
+      loading = this.read(holder, res);
+      holder[REQUEST_SESSION] = loading;
+      if (!bound) this.commitOnResponseEnd(loading, res);
+    }
+    return loading;
+  }
+
+  /**
+   * Saves the session if it needs it and writes the cookie and `Vary` headers. Skipped on 5xx responses.
+   * Throws `SessionInterruptedError` / `SessionStoreUnavailableError` when the save did not happen.
+   */
+  async commit(session: RequestSession): Promise<void> {
+    const { req, res } = session;
+    if (res.statusCode >= 500) return;
+    await session.save();
+    const action = session.takeCookieAction();
+    if (res.headersSent) {
+      if (action) this.logger.warn('The response was already sent, so the session cookie could not be updated.');
+      return;
+    }
+    if (session.accessed) appendHeader(res, 'Vary', 'Cookie');
+    if (action === 'set' && session.id !== null) {
+      appendHeader(res, 'Set-Cookie', sessionCookie(req, this.config, session.id, session.cookieMaxAge()));
+    } else if (action === 'clear') {
+      appendHeader(res, 'Set-Cookie', clearedSessionCookie(req, this.config));
+    }
+  }
+
+  private async read(req: SessionRequest, res: ServerResponse): Promise<RequestSession> {
+    const id = readSessionId(req, this.config) ?? null;
+    let record = id === null ? undefined : await this.gateway.get(id);
+    if (record && record.expiresAt <= this.config.now()) {
+      // Expiry is the server's call: an expired record is absent, and removed.
+      record = undefined;
+      this.gateway.destroy(id as string).catch(() => undefined);
+    }
+    const session = new RequestSession(req, res, this.gateway, this.config, id, record);
+    req.session = session;
+    return session;
+  }
+
+  /**
+   * The slow path, for handlers that could not be wrapped (`@Res()`, request-scoped controllers, a global
+   * guard on a route that does not otherwise use the session): commit when the response ends, holding the
+   * end back until the save has finished.
+   */
+  private commitOnResponseEnd(loading: Promise<RequestSession>, res: ServerResponse): void {
+    const end = res.end;
+    const manager = this;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      res.end = end;
+      loading
+        .then((session) => manager.commit(session))
+        .then(
+          () => (end as (...a: unknown[]) => ServerResponse).apply(res, args),
+          (err: unknown) => manager.failResponse(res, err, end),
+        );
+      return res;
+    } as ServerResponse['end'];
+  }
+
+  private failResponse(res: ServerResponse, err: unknown, end: ServerResponse['end']): void {
+    if (res.headersSent) {
+      this.logger.error(`Session commit failed after the response started: ${String(err)}`);
+      res.destroy(err instanceof Error ? err : undefined);
+      return;
+    }
+    const status = err instanceof HttpException ? err.getStatus() : 500;
+    const body = err instanceof HttpException ? err.getResponse() : { statusCode: 500, message: 'Internal server error' };
+    res.statusCode = status;
+    res.removeHeader('Content-Length');
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    (end as (chunk: string) => ServerResponse).call(
+      res,
+      JSON.stringify(typeof body === 'string' ? { statusCode: status, message: body } : body),
+    );
+  }
+}
+
+/** Adds a header value without dropping the ones already set (cookies from other code, other Vary fields). */
+function appendHeader(res: ServerResponse, name: string, value: string): void {
+  const current = res.getHeader(name);
+  if (current === undefined) {
+    res.setHeader(name, value);
+  } else if (Array.isArray(current)) {
+    res.setHeader(name, [...current, value]);
+  } else if (name === 'Set-Cookie') {
+    res.setHeader(name, [String(current), value]);
+  } else if (!String(current).split(',').some((v) => v.trim().toLowerCase() === value.toLowerCase())) {
+    res.setHeader(name, `${String(current)}, ${value}`);
+  }
+}

@@ -1,0 +1,21 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Injectable, PipeTransform } from '@nestjs/common';
+import type { RequestSession } from './request-session.js';
+import { SessionManager } from './session.manager.js';
+
+/** What `@Session()` hands its pipe: the request, and whether the handler commits the session itself. */
+export interface SessionParamContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  bound: boolean;
+}
+
+/** Turns `@Session()`'s request context into the loaded session (async, so it runs only where used). */
+@Injectable()
+export class SessionPipe implements PipeTransform<SessionParamContext, Promise<RequestSession>> {
+  constructor(private readonly manager: SessionManager) {}
+
+  transform(context: SessionParamContext): Promise<RequestSession> {
+    return this.manager.load(context.req, context.res, context.bound);
+  }
+}

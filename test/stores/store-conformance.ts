@@ -1,0 +1,274 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { JsonValue, SessionRecord, SessionStore } from '../../src/session-store.js';
+
+/** One store under test, fresh for every test. */
+export interface StoreHarness {
+  /** The store under test. */
+  store: SessionStore;
+  /** Removes what setup created (keys, tables, timers); never closes shared clients. */
+  teardown?: () => Promise<void>;
+  /** Writes a broken record of the given kind under `key`, bypassing the store. */
+  corrupt?: (key: string, kind: string) => Promise<void>;
+  /** Whether anything at all lives under `key` on the server, bypassing the store's expiry logic. */
+  rawExists?: (key: string) => Promise<boolean>;
+}
+
+/** What the contract suite needs to know about a store. */
+export interface ConformanceOptions {
+  /** Builds a fresh store (and empty storage) for one test. */
+  setup: () => Promise<StoreHarness>;
+  /** The kinds of corruption `corrupt()` can inject; no corruption tests when empty. */
+  corruptions?: string[];
+  /**
+   * Whether `clearExpired()` removes and counts expired records itself (false: the backend expires
+   * them, `clearExpired()` returns 0, and `rawExists` proves they are gone).
+   */
+  clearExpiredCounts: boolean;
+}
+
+/** A store key shaped like the real ones: a SHA-256 in base64url (43 characters). */
+export function randomKey(): string {
+  return createHash('sha256').update(randomBytes(16)).digest('base64url');
+}
+
+/** A record with varied JSON values and awkward key names, expiring in `ttlMs`. */
+export function sampleRecord(ttlMs = 60_000): SessionRecord {
+  const data: Record<string, JsonValue> = {
+    userId: 42,
+    name: 'Zoë 🍪',
+    flags: [true, false, null],
+    nested: { a: { b: [1, 2.5, 'x'] } },
+    empty: '',
+    zero: 0,
+    'a:b': 'colon in the key',
+    'd:x': 'looks like a field prefix',
+  };
+  return { data, expiresAt: Date.now() + ttlMs, meta: { createdAt: Date.now() - 1000, expiry: 3600 } };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The contract every {@link SessionStore} must honour, run against a fresh store per test. */
+export function describeSessionStore(name: string, options: ConformanceOptions): void {
+  describe(`${name} (SessionStore contract)`, () => {
+    let harness: StoreHarness;
+    let store: SessionStore;
+
+    beforeEach(async () => {
+      harness = await options.setup();
+      store = harness.store;
+    });
+
+    afterEach(async () => {
+      await harness.teardown?.();
+    });
+
+    it('get of a missing key is undefined', async () => {
+      expect(await store.get(randomKey())).toBeUndefined();
+    });
+
+    it('create then get round-trips data, meta and expiresAt', async () => {
+      const key = randomKey();
+      const record = sampleRecord();
+      expect(await store.create(key, record)).toBe(true);
+      expect(await store.get(key)).toEqual(record);
+    });
+
+    it('get returns a copy: mutating it does not change the store', async () => {
+      const key = randomKey();
+      const record = sampleRecord();
+      await store.create(key, record);
+      const got = await store.get(key);
+      got!.data.userId = 7;
+      got!.meta.createdAt = 1;
+      expect(await store.get(key)).toEqual(record);
+    });
+
+    it('create does not overwrite a live record', async () => {
+      const key = randomKey();
+      const first = sampleRecord();
+      await store.create(key, first);
+      const second = { ...sampleRecord(), data: { other: true } };
+      expect(await store.create(key, second)).toBe(false);
+      expect(await store.get(key)).toEqual(first);
+    });
+
+    it('create replaces a record that already expired', async () => {
+      const key = randomKey();
+      await store.create(key, { ...sampleRecord(), expiresAt: Date.now() + 100 });
+      await sleep(200);
+      const fresh = { ...sampleRecord(), data: { fresh: 1 } };
+      expect(await store.create(key, fresh)).toBe(true);
+      expect(await store.get(key)).toEqual(fresh);
+    });
+
+    it('patch sets and unsets only the given keys and moves the expiry', async () => {
+      const key = randomKey();
+      const record = sampleRecord();
+      await store.create(key, record);
+      const expiresAt = Date.now() + 120_000;
+      const ok = await store.patch(key, {
+        set: { userId: 43, added: { deep: [1] } },
+        unset: ['flags', 'a:b', 'never-existed'],
+        expiresAt,
+      });
+      expect(ok).toBe(true);
+      const { flags: _flags, 'a:b': _ab, ...untouched } = record.data;
+      expect(await store.get(key)).toEqual({
+        data: { ...untouched, userId: 43, added: { deep: [1] } },
+        expiresAt,
+        meta: record.meta, // no meta in the patch: kept
+      });
+    });
+
+    it('patch replaces meta when given', async () => {
+      const key = randomKey();
+      const record = sampleRecord();
+      await store.create(key, record);
+      const meta = { createdAt: record.meta.createdAt, expiresAtFixed: Date.now() + 5000 };
+      expect(await store.patch(key, { set: {}, unset: [], expiresAt: record.expiresAt, meta })).toBe(true);
+      expect((await store.get(key))?.meta).toEqual(meta);
+    });
+
+    it('patch of a missing key is false and creates nothing', async () => {
+      const key = randomKey();
+      const patch = { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
+      expect(await store.patch(key, patch)).toBe(false);
+      expect(await store.get(key)).toBeUndefined();
+    });
+
+    it('patch never resurrects a destroyed session', async () => {
+      const key = randomKey();
+      await store.create(key, sampleRecord());
+      expect(await store.destroy(key)).toBe(true);
+      const patch = { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
+      expect(await store.patch(key, patch)).toBe(false);
+      expect(await store.get(key)).toBeUndefined();
+      expect(await harness.rawExists?.(key)).not.toBe(true);
+    });
+
+    it('concurrent patches setting different keys all persist', async () => {
+      const key = randomKey();
+      await store.create(key, { data: { base: true }, expiresAt: Date.now() + 60_000, meta: { createdAt: 1 } });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.patch(key, { set: { [`k${i}`]: i }, unset: [], expiresAt: Date.now() + 60_000 }),
+        ),
+      );
+      expect(results).toEqual(Array(20).fill(true));
+      const expected: Record<string, JsonValue> = { base: true };
+      for (let i = 0; i < 20; i++) expected[`k${i}`] = i;
+      expect((await store.get(key))?.data).toEqual(expected);
+    });
+
+    it('touch moves the expiry and keeps the rest', async () => {
+      const key = randomKey();
+      const record = sampleRecord();
+      await store.create(key, record);
+      const expiresAt = Date.now() + 300_000;
+      expect(await store.touch(key, expiresAt)).toBe(true);
+      expect(await store.get(key)).toEqual({ ...record, expiresAt });
+    });
+
+    it('touch of a missing key is false and creates nothing', async () => {
+      const key = randomKey();
+      expect(await store.touch(key, Date.now() + 60_000)).toBe(false);
+      expect(await store.get(key)).toBeUndefined();
+    });
+
+    it('rename moves data, meta and expiresAt; the old key is gone', async () => {
+      const from = randomKey();
+      const to = randomKey();
+      const record = sampleRecord();
+      await store.create(from, record);
+      expect(await store.rename(from, to)).toBe(true);
+      expect(await store.get(from)).toBeUndefined();
+      expect(await store.get(to)).toEqual(record);
+      // The old key is really free: it can neither be patched nor found.
+      expect(await store.patch(from, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 1000 })).toBe(false);
+    });
+
+    it('rename of a missing key is false and creates nothing', async () => {
+      const from = randomKey();
+      const to = randomKey();
+      expect(await store.rename(from, to)).toBe(false);
+      expect(await store.get(to)).toBeUndefined();
+    });
+
+    it('concurrent renames of one key: exactly one wins', async () => {
+      const from = randomKey();
+      const targets = [randomKey(), randomKey(), randomKey()];
+      const record = sampleRecord();
+      await store.create(from, record);
+      const results = await Promise.all(targets.map((to) => store.rename(from, to)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = targets[results.indexOf(true)]!;
+      expect(await store.get(winner)).toEqual(record);
+      for (const to of targets.filter((t) => t !== winner)) expect(await store.get(to)).toBeUndefined();
+    });
+
+    it('destroy is true once, then false', async () => {
+      const key = randomKey();
+      await store.create(key, sampleRecord());
+      expect(await store.destroy(key)).toBe(true);
+      expect(await store.get(key)).toBeUndefined();
+      expect(await store.destroy(key)).toBe(false);
+      expect(await store.destroy(randomKey())).toBe(false);
+    });
+
+    it('a record is absent once expiresAt has passed, for every operation', async () => {
+      const key = randomKey();
+      await store.create(key, sampleRecord(300));
+      expect(await store.get(key)).toBeDefined();
+      await sleep(500);
+      expect(await store.get(key)).toBeUndefined();
+      expect(await store.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 })).toBe(false);
+      expect(await store.touch(key, Date.now() + 60_000)).toBe(false);
+      expect(await store.rename(key, randomKey())).toBe(false);
+      expect(await store.get(key)).toBeUndefined();
+    });
+
+    if (options.clearExpiredCounts) {
+      it('clearExpired removes expired records only and counts them', async () => {
+        const expired = [randomKey(), randomKey()];
+        const live = randomKey();
+        for (const key of expired) await store.create(key, sampleRecord(200));
+        await store.create(live, sampleRecord());
+        await sleep(400);
+        expect(await store.clearExpired()).toBe(2);
+        for (const key of expired) expect(await harness.rawExists?.(key)).not.toBe(true);
+        expect(await store.get(live)).toBeDefined();
+        expect(await store.clearExpired()).toBe(0);
+      });
+    } else {
+      it('expired records vanish from the backend by themselves; clearExpired returns 0', async () => {
+        expect(harness.rawExists).toBeDefined();
+        const expired = randomKey();
+        const live = randomKey();
+        await store.create(expired, sampleRecord(200));
+        await store.create(live, sampleRecord());
+        expect(await harness.rawExists!(expired)).toBe(true);
+        await sleep(400);
+        expect(await harness.rawExists!(expired)).toBe(false);
+        expect(await store.clearExpired()).toBe(0);
+        expect(await harness.rawExists!(live)).toBe(true);
+      });
+    }
+
+    for (const kind of options.corruptions ?? []) {
+      it(`a corrupt record (${kind}) counts as absent and is removed`, async () => {
+        expect(harness.corrupt).toBeDefined();
+        expect(harness.rawExists).toBeDefined();
+        const key = randomKey();
+        await harness.corrupt!(key, kind);
+        expect(await harness.rawExists!(key)).toBe(true);
+        expect(await store.get(key)).toBeUndefined();
+        expect(await harness.rawExists!(key)).toBe(false);
+        // The key is usable again.
+        const record = sampleRecord();
+        expect(await store.create(key, record)).toBe(true);
+        expect(await store.get(key)).toEqual(record);
+      });
+    }
+  });
+}
