@@ -2,7 +2,7 @@ import { SessionDataError } from './session.errors.js';
 import type { JsonValue } from './session-store.js';
 
 /**
- * Checks that `value` survives JSON unchanged and returns its size in bytes of JSON text.
+ * Checks that `value` survives JSON unchanged.
  * Rejects what JSON would silently drop or alter (functions, symbols, undefined, BigInt, NaN, Infinity,
  * Dates, Maps and other class instances) and circular structures, naming the session key.
  */
@@ -16,7 +16,8 @@ function check(key: string, value: unknown, ancestors: Set<object>): void {
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new SessionDataError(key, `is ${value}, which JSON cannot represent.`);
+      if (!Number.isFinite(value))
+        throw new SessionDataError(key, `is ${value}, which JSON cannot represent.`);
       return;
     case 'object':
       break;
@@ -27,7 +28,8 @@ function check(key: string, value: unknown, ancestors: Set<object>): void {
       );
   }
   if (value === null) return;
-  if (ancestors.has(value)) throw new SessionDataError(key, 'is circular; session values must be JSON-serialisable.');
+  if (ancestors.has(value))
+    throw new SessionDataError(key, 'is circular; session values must be JSON-serialisable.');
   const proto = Object.getPrototypeOf(value) as unknown;
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
     const kind = (value as object).constructor?.name ?? 'object';
@@ -37,6 +39,7 @@ function check(key: string, value: unknown, ancestors: Set<object>): void {
     );
   }
   ancestors.add(value);
-  for (const item of Array.isArray(value) ? value : Object.values(value)) check(key, item, ancestors);
+  for (const item of Array.isArray(value) ? value : Object.values(value))
+    check(key, item, ancestors);
   ancestors.delete(value);
 }

@@ -1,5 +1,11 @@
 import { Logger } from '@nestjs/common';
-import type { JsonValue, SessionMeta, SessionPatch, SessionRecord } from './session-store.js';
+import type {
+  JsonValue,
+  SessionMeta,
+  SessionPatch,
+  SessionRecord,
+  UserSessionEntry,
+} from './session-store.js';
 import { SessionStore } from './session-store.js';
 
 /** Options of {@link MemoryStore}. */
@@ -17,6 +23,7 @@ interface MemoryEntry {
   json: string;
   meta: SessionMeta;
   expiresAt: number;
+  userId?: string;
 }
 
 /**
@@ -26,6 +33,8 @@ interface MemoryEntry {
 export class MemoryStore extends SessionStore {
   private static warnedInProduction = false;
   private readonly entries = new Map<string, MemoryEntry>();
+  /** The per-user index: user id → store keys of that user's sessions. */
+  private readonly byUser = new Map<string, Set<string>>();
   private readonly maxEntries: number;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -35,7 +44,9 @@ export class MemoryStore extends SessionStore {
     this.maxEntries = options.maxEntries ?? 100_000;
     this.now = options.now ?? Date.now;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) {
-      throw new RangeError(`MemoryStore: maxEntries must be a positive integer, got ${options.maxEntries}`);
+      throw new RangeError(
+        `MemoryStore: maxEntries must be a positive integer, got ${options.maxEntries}`,
+      );
     }
     const sweepInterval = options.sweepInterval ?? 60_000;
     if (sweepInterval > 0) {
@@ -59,15 +70,25 @@ export class MemoryStore extends SessionStore {
   async get(key: string): Promise<SessionRecord | undefined> {
     const entry = this.live(key);
     if (!entry) return undefined;
-    // Re-insert so that Map order is least-recently-used first.
+    // Re-insert so that Map order is least-recently-used first (the index is unaffected).
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return { data: JSON.parse(entry.json) as Record<string, JsonValue>, expiresAt: entry.expiresAt, meta: { ...entry.meta } };
+    return {
+      data: JSON.parse(entry.json) as Record<string, JsonValue>,
+      expiresAt: entry.expiresAt,
+      meta: { ...entry.meta },
+      ...(entry.userId === undefined ? {} : { userId: entry.userId }),
+    };
   }
 
   async create(key: string, record: SessionRecord): Promise<boolean> {
     if (this.live(key)) return false;
-    this.insert(key, { json: JSON.stringify(record.data), meta: { ...record.meta }, expiresAt: record.expiresAt });
+    this.insert(key, {
+      json: JSON.stringify(record.data),
+      meta: { ...record.meta },
+      expiresAt: record.expiresAt,
+      userId: record.userId,
+    });
     return true;
   }
 
@@ -77,32 +98,34 @@ export class MemoryStore extends SessionStore {
     const data = JSON.parse(entry.json) as Record<string, JsonValue>;
     for (const name of patch.unset) delete data[name];
     Object.assign(data, patch.set);
-    this.entries.delete(key);
+    this.remove(key);
     this.insert(key, {
       json: JSON.stringify(data),
       meta: patch.meta ? { ...patch.meta } : entry.meta,
       expiresAt: patch.expiresAt,
+      userId: patch.userId === undefined ? entry.userId : (patch.userId ?? undefined),
     });
     return true;
   }
 
-  async touch(key: string, expiresAt: number): Promise<boolean> {
+  async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
     const entry = this.live(key);
     if (!entry) return false;
     entry.expiresAt = expiresAt;
+    entry.meta = { ...meta };
     return true;
   }
 
   async rename(fromKey: string, toKey: string): Promise<boolean> {
     const entry = this.live(fromKey);
     if (!entry) return false;
-    this.entries.delete(fromKey);
+    this.remove(fromKey);
     this.insert(toKey, entry);
     return true;
   }
 
   async destroy(key: string): Promise<boolean> {
-    return this.entries.delete(key);
+    return this.remove(key);
   }
 
   async clearExpired(): Promise<number> {
@@ -110,11 +133,23 @@ export class MemoryStore extends SessionStore {
     let removed = 0;
     for (const [key, entry] of this.entries) {
       if (entry.expiresAt <= now) {
-        this.entries.delete(key);
+        this.expire(key, entry);
         removed++;
       }
     }
     return removed;
+  }
+
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const now = this.now();
+    const list: UserSessionEntry[] = [];
+    for (const key of this.byUser.get(userId) ?? []) {
+      const entry = this.entries.get(key);
+      if (entry && entry.expiresAt > now) {
+        list.push({ key, expiresAt: entry.expiresAt, meta: { ...entry.meta } });
+      }
+    }
+    return list;
   }
 
   override close(): void {
@@ -122,22 +157,44 @@ export class MemoryStore extends SessionStore {
     this.sweepTimer = undefined;
   }
 
-  /** The entry under `key` unless it expired, in which case it is removed. */
+  /** The entry under `key` unless it expired, in which case it is removed (and reported). */
   private live(key: string): MemoryEntry | undefined {
     const entry = this.entries.get(key);
     if (entry && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
+      this.expire(key, entry);
       return undefined;
     }
     return entry;
   }
 
+  private expire(key: string, entry: MemoryEntry): void {
+    this.remove(key);
+    this.emitExpired(entry.userId === undefined ? { key } : { key, userId: entry.userId });
+  }
+
   private insert(key: string, entry: MemoryEntry): void {
     this.entries.set(key, entry);
+    if (entry.userId !== undefined) {
+      let keys = this.byUser.get(entry.userId);
+      if (!keys) this.byUser.set(entry.userId, (keys = new Set()));
+      keys.add(key);
+    }
     if (this.entries.size > this.maxEntries) {
       // The first key in insertion order is the least recently used one.
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+      this.remove(this.entries.keys().next().value as string);
     }
+  }
+
+  /** Deletes the entry and its index entry; `true` when there was one. */
+  private remove(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    this.entries.delete(key);
+    if (entry.userId !== undefined) {
+      const keys = this.byUser.get(entry.userId);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byUser.delete(entry.userId);
+    }
+    return true;
   }
 }

@@ -1,4 +1,10 @@
-import type { JsonValue, SessionMeta, SessionPatch, SessionRecord } from './session-store.js';
+import type {
+  JsonValue,
+  SessionMeta,
+  SessionPatch,
+  SessionRecord,
+  UserSessionEntry,
+} from './session-store.js';
 import { SessionStore } from './session-store.js';
 
 /** What a query resolves to: the part of a `pg` `QueryResult` {@link PostgresStore} reads. */
@@ -24,7 +30,11 @@ export interface PostgresStoreOptions {
   pool: PgPoolLike;
   /** The table, optionally schema-qualified (`schema.table`); quoted, so case-sensitive. Default `'sessions'`. */
   tableName?: string;
-  /** Create the table and its expiry index on first use if missing. Default `true`. */
+  /**
+   * Create the table and its indexes on first use if missing, and add the `user_id` column to a table
+   * created by an earlier version. Default `true`. With `false`, migrate yourself:
+   * `ALTER TABLE sessions ADD COLUMN user_id text; CREATE INDEX ON sessions (user_id);`.
+   */
   createTable?: boolean;
   /** How many expired rows `clearExpired()` deletes per statement, to keep locks short. Default 1000. */
   clearExpiredBatchSize?: number;
@@ -40,14 +50,17 @@ const AT = (param: string): string => `to_timestamp(${param}::float8 / 1000)`;
 const SOUND = `jsonb_typeof(data) = 'object' AND jsonb_typeof(meta) = 'object'`;
 
 /**
- * Sessions in a PostgreSQL table (`key text PRIMARY KEY, data jsonb, meta jsonb, expires_at timestamptz`).
- * Every operation is a single statement, hence atomic; expired rows are invisible and removed by
- * `clearExpired()` (call it periodically).
+ * Sessions in a PostgreSQL table
+ * (`key text PRIMARY KEY, data jsonb, meta jsonb, expires_at timestamptz, user_id text NULL`,
+ * indexed on `expires_at` and `user_id`). Every operation is a single statement, hence atomic;
+ * expired rows are invisible and removed by `clearExpired()` (call it periodically), which reports
+ * each one (owned or anonymous) once through `onExpired`, even with several instances sweeping.
  */
 export class PostgresStore extends SessionStore {
   private readonly pool: PgPoolLike;
   private readonly table: string;
   private readonly indexName: string;
+  private readonly userIndexName: string;
   private readonly tableRef: string;
   private readonly batchSize: number;
   private ready: Promise<void> | undefined;
@@ -65,7 +78,9 @@ export class PostgresStore extends SessionStore {
       .map((part) => `"${part}"`)
       .join('.');
     this.tableRef = tableName;
-    this.indexName = `"${tableName.split('.').pop() ?? tableName}_expires_at_idx"`;
+    const base = tableName.split('.').pop() ?? tableName;
+    this.indexName = `"${base}_expires_at_idx"`;
+    this.userIndexName = `"${base}_user_id_idx"`;
     this.batchSize = options.clearExpiredBatchSize ?? 1000;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
       throw new RangeError(
@@ -78,7 +93,7 @@ export class PostgresStore extends SessionStore {
   async get(key: string): Promise<SessionRecord | undefined> {
     const { rows } = await this.query(
       `SELECT data::text AS data, meta::text AS meta,
-              (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at
+              (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, user_id
          FROM ${this.table} WHERE key = $1 AND expires_at > ${AT('$2')}`,
       [key, Date.now()],
     );
@@ -92,24 +107,43 @@ export class PostgresStore extends SessionStore {
       await this.query(`DELETE FROM ${this.table} WHERE key = $1 AND NOT (${SOUND})`, [key]);
       return undefined;
     }
-    return {
+    const record: SessionRecord = {
       data: data as Record<string, JsonValue>,
       expiresAt: Number(row.expires_at),
       meta: meta as unknown as SessionMeta,
     };
+    if (typeof row.user_id === 'string') record.userId = row.user_id;
+    return record;
   }
 
   async create(key: string, record: SessionRecord): Promise<boolean> {
-    // An expired or corrupt row under the same key is replaced; a live one wins.
-    const { rowCount } = await this.query(
-      `INSERT INTO ${this.table} AS s (key, data, meta, expires_at)
-       VALUES ($1, $2::jsonb, $3::jsonb, ${AT('$4')})
+    // An expired or corrupt row under the same key is replaced; a live one wins. `old` locks the
+    // existing row before the insert (the `locked` join forces it to run first), so that an expired
+    // owned row replaced here is reported by this call only: a concurrent clearExpired() skips the
+    // locked row, or deleted it first and then there is no conflict and nothing to report.
+    const { rows, rowCount } = await this.query(
+      `WITH old AS (
+         SELECT user_id, expires_at <= ${AT('$5')} AS expired FROM ${this.table}
+          WHERE key = $1 FOR UPDATE)
+       INSERT INTO ${this.table} AS s (key, data, meta, expires_at, user_id)
+       SELECT $1, $2::jsonb, $3::jsonb, ${AT('$4')}, $6::text FROM (SELECT count(*) FROM old) AS locked
        ON CONFLICT (key) DO UPDATE
-          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at
+          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
+              user_id = EXCLUDED.user_id
         WHERE s.expires_at <= ${AT('$5')}
-           OR jsonb_typeof(s.data) <> 'object' OR jsonb_typeof(s.meta) <> 'object'`,
-      [key, JSON.stringify(record.data), JSON.stringify(record.meta), record.expiresAt, Date.now()],
+           OR jsonb_typeof(s.data) <> 'object' OR jsonb_typeof(s.meta) <> 'object'
+       RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
+                 (SELECT user_id FROM old WHERE expired) AS replaced_user`,
+      [
+        key,
+        JSON.stringify(record.data),
+        JSON.stringify(record.meta),
+        record.expiresAt,
+        Date.now(),
+        record.userId ?? null,
+      ],
     );
+    this.reportReplaced(key, rows[0]);
     return rowCount === 1;
   }
 
@@ -120,7 +154,8 @@ export class PostgresStore extends SessionStore {
       `UPDATE ${this.table}
           SET data = (data - $2::text[]) || $3::jsonb,
               meta = COALESCE($4::jsonb, meta),
-              expires_at = ${AT('$5')}
+              expires_at = ${AT('$5')},
+              user_id = CASE WHEN $7::boolean THEN $8::text ELSE user_id END
         WHERE key = $1 AND expires_at > ${AT('$6')} AND ${SOUND}`,
       [
         key,
@@ -129,33 +164,43 @@ export class PostgresStore extends SessionStore {
         patch.meta ? JSON.stringify(patch.meta) : null,
         patch.expiresAt,
         Date.now(),
+        patch.userId !== undefined,
+        patch.userId ?? null,
       ],
     );
     return rowCount === 1;
   }
 
-  async touch(key: string, expiresAt: number): Promise<boolean> {
+  async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
     const { rowCount } = await this.query(
-      `UPDATE ${this.table} SET expires_at = ${AT('$2')}
+      `UPDATE ${this.table} SET expires_at = ${AT('$2')}, meta = $4::jsonb
         WHERE key = $1 AND expires_at > ${AT('$3')}`,
-      [key, expiresAt, Date.now()],
+      [key, expiresAt, Date.now(), JSON.stringify(meta)],
     );
     return rowCount === 1;
   }
 
   async rename(fromKey: string, toKey: string): Promise<boolean> {
     // Delete-and-reinsert in one statement rather than UPDATE key: it also replaces a (stale)
-    // row already under toKey instead of failing on the primary key.
-    const { rowCount } = await this.query(
-      `WITH moved AS (
+    // row already under toKey instead of failing on the primary key (an expired one is
+    // reported, as create() does: `old` locks it first).
+    const { rows, rowCount } = await this.query(
+      `WITH old AS (
+         SELECT user_id, expires_at <= ${AT('$3')} AS expired FROM ${this.table}
+          WHERE key = $2 FOR UPDATE),
+       moved AS (
          DELETE FROM ${this.table} WHERE key = $1 AND expires_at > ${AT('$3')}
-         RETURNING data, meta, expires_at)
-       INSERT INTO ${this.table} AS s (key, data, meta, expires_at)
-       SELECT $2, data, meta, expires_at FROM moved
+         RETURNING data, meta, expires_at, user_id)
+       INSERT INTO ${this.table} AS s (key, data, meta, expires_at, user_id)
+       SELECT $2, data, meta, expires_at, user_id FROM moved, (SELECT count(*) FROM old) AS locked
        ON CONFLICT (key) DO UPDATE
-          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at`,
+          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
+              user_id = EXCLUDED.user_id
+       RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
+                 (SELECT user_id FROM old WHERE expired) AS replaced_user`,
       [fromKey, toKey, Date.now()],
     );
+    if (rowCount === 1) this.reportReplaced(toKey, rows[0]);
     return rowCount === 1;
   }
 
@@ -164,20 +209,59 @@ export class PostgresStore extends SessionStore {
     return (rowCount ?? 0) > 0;
   }
 
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const { rows } = await this.query(
+      `SELECT key, meta::text AS meta, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at
+         FROM ${this.table} WHERE user_id = $1 AND expires_at > ${AT('$2')}
+        ORDER BY expires_at, key`,
+      [userId, Date.now()],
+    );
+    const entries: UserSessionEntry[] = [];
+    for (const row of rows) {
+      const meta = parseObject(row.meta);
+      // A corrupt row is not listed; get() removes it when its session comes back.
+      if (meta) {
+        entries.push({
+          key: String(row.key),
+          expiresAt: Number(row.expires_at),
+          meta: meta as unknown as SessionMeta,
+        });
+      }
+    }
+    return entries;
+  }
+
   async clearExpired(): Promise<number> {
     const now = Date.now();
     let total = 0;
     for (;;) {
-      // SKIP LOCKED: two instances sweeping at once split the work instead of waiting on each other.
-      const { rowCount } = await this.query(
+      // SKIP LOCKED: two instances sweeping at once split the work instead of waiting on each other,
+      // and each deleted row is returned (hence reported) by exactly one of them.
+      const { rows } = await this.query(
         `DELETE FROM ${this.table} WHERE key IN (
            SELECT key FROM ${this.table} WHERE expires_at <= ${AT('$1')}
-            LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+            LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING key, user_id`,
         [now, this.batchSize],
       );
-      total += rowCount ?? 0;
-      if ((rowCount ?? 0) < this.batchSize) return total;
+      for (const row of rows) {
+        this.emitExpired(
+          typeof row.user_id === 'string'
+            ? { key: String(row.key), userId: row.user_id }
+            : { key: String(row.key) },
+        );
+      }
+      total += rows.length;
+      if (rows.length < this.batchSize) return total;
     }
+  }
+
+  /** Reports the expired row a `create` or `rename` replaced, if any: that removal is its expiry. */
+  private reportReplaced(key: string, row: Record<string, unknown> | undefined): void {
+    if (row?.replaced_expired !== true) return;
+    this.emitExpired(
+      typeof row.replaced_user === 'string' ? { key, userId: row.replaced_user } : { key },
+    );
   }
 
   /** Runs a statement once the table exists. */
@@ -194,10 +278,24 @@ export class PostgresStore extends SessionStore {
              key text PRIMARY KEY,
              data jsonb NOT NULL,
              meta jsonb NOT NULL,
-             expires_at timestamptz NOT NULL)`,
+             expires_at timestamptz NOT NULL,
+             user_id text NULL)`,
         );
+        // A table created by an earlier version lacks user_id. Checked first: ALTER TABLE takes an
+        // exclusive lock even when the column already exists.
+        const { rows: columns } = await this.pool.query(
+          `SELECT 1 FROM pg_attribute
+            WHERE attrelid = to_regclass($1) AND attname = 'user_id' AND NOT attisdropped`,
+          [this.table],
+        );
+        if (columns.length === 0) {
+          await this.pool.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS user_id text`);
+        }
         await this.pool.query(
           `CREATE INDEX IF NOT EXISTS ${this.indexName} ON ${this.table} (expires_at)`,
+        );
+        await this.pool.query(
+          `CREATE INDEX IF NOT EXISTS ${this.userIndexName} ON ${this.table} (user_id)`,
         );
       } catch (error) {
         // IF NOT EXISTS is not race-free: another instance creating the same table at the same
@@ -205,12 +303,14 @@ export class PostgresStore extends SessionStore {
         const code = (error as { code?: unknown } | null)?.code;
         if (code !== '42P07' && code !== '23505') throw error;
         const { rows } = await this.pool.query(
-          'SELECT to_regclass($1) IS NOT NULL AS table_exists, to_regclass($2) IS NOT NULL AS index_exists',
-          [this.table, this.indexNameIn()],
+          `SELECT to_regclass($1) IS NOT NULL AS table_exists,
+                  to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS indexes_exist`,
+          [this.table, this.qualified(this.indexName), this.qualified(this.userIndexName)],
         );
         if (rows[0]?.table_exists !== true) throw error;
-        // The other instance may still be creating the index: run ours again (IF NOT EXISTS).
-        if (rows[0]?.index_exists !== true && retries > 0) await attempt(retries - 1);
+        // The other instance may still be adding the column or creating the indexes: run ours
+        // again (every step is idempotent).
+        if (rows[0]?.indexes_exist !== true && retries > 0) await attempt(retries - 1);
       }
     };
     // Forget a failed attempt so that the next call retries (e.g. the database was briefly down).
@@ -220,10 +320,10 @@ export class PostgresStore extends SessionStore {
     });
   }
 
-  /** The index name, schema-qualified like the table, for `to_regclass`. */
-  private indexNameIn(): string {
+  /** An index name, schema-qualified like the table, for `to_regclass`. */
+  private qualified(indexName: string): string {
     const parts = this.tableRef.split('.');
-    return parts.length === 2 ? `"${parts[0]}".${this.indexName}` : this.indexName;
+    return parts.length === 2 ? `"${parts[0]}".${indexName}` : indexName;
   }
 }
 

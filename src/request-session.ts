@@ -21,9 +21,10 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   private meta: SessionMeta;
   /** The stored record's expiry when loaded (or last written), for touch throttling. */
   private storedExpiresAt: number;
+  /** The owner as stored (the `loginKey` value when last saved), to re-index on change. */
+  private storedOwner: string | undefined;
   private readonly changed = new Set<string>();
   private readonly removed = new Set<string>();
-  private metaChanged = false;
   /** Keys were removed until none was left: the record and cookie go away on commit. */
   private emptied = false;
   private _modified = false;
@@ -43,11 +44,14 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this._id = record ? id : null;
     this.hadCookie = id !== null;
     this.data = record ? (record.data as Data) : {};
-    this.meta = record ? record.meta : { createdAt: config.now() };
+    this.meta = record ? record.meta : this.freshMeta();
     this.storedExpiresAt = record ? record.expiresAt : 0;
+    this.storedOwner = record?.userId;
   }
 
   get id(): string | null {
+    // A response built from the id depends on the cookie as much as one built from the data.
+    this._accessed = true;
     return this._id;
   }
   get modified(): boolean {
@@ -66,6 +70,12 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     return this.meta;
   }
 
+  /** The signed-in user owning the session: the `loginKey` value as a string, if set. */
+  get owner(): string | undefined {
+    const value = this.data[this.config.loginKey];
+    return value === undefined || value === null ? undefined : String(value);
+  }
+
   get<K extends SessionKey<T>>(key: K): T[K] | undefined;
   get<K extends SessionKey<T>, D>(key: K, fallback: D): Exclude<T[K], undefined> | D;
   get(key: string, fallback?: unknown): unknown {
@@ -74,10 +84,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   }
 
   set<K extends SessionKey<T>>(key: K, value: T[K]): this {
-    assertJsonValue(key, value);
-    if (typeof value === 'string' ? value.length > this.config.maxValueSize : JSON.stringify(value).length > this.config.maxValueSize) {
-      throw new SessionDataError(key, `is larger than maxValueSize (${this.config.maxValueSize} bytes of JSON).`);
-    }
+    this.checkValue(key, value);
     this._accessed = true;
     this._modified = true;
     this.emptied = false;
@@ -114,16 +121,20 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     for (const key of Object.keys(this.data)) this.remove(key);
   }
 
-  setDefault<K extends SessionKey<T>>(key: K, value: Exclude<T[K], undefined>): Exclude<T[K], undefined> {
+  setDefault<K extends SessionKey<T>>(
+    key: K,
+    value: Exclude<T[K], undefined>,
+  ): Exclude<T[K], undefined> {
     if (this.has(key)) return this.data[key] as Exclude<T[K], undefined>;
     this.set(key, value);
     return value;
   }
 
   update(values: Partial<T>): void {
-    // Validate everything first so a bad value leaves the session unchanged.
-    for (const [key, value] of Object.entries(values)) assertJsonValue(key, value);
-    for (const [key, value] of Object.entries(values)) this.set(key as SessionKey<T>, value as T[SessionKey<T>]);
+    // Validate everything first (JSON-ness and size) so a bad value leaves the session unchanged.
+    for (const [key, value] of Object.entries(values)) this.checkValue(key, value);
+    for (const [key, value] of Object.entries(values))
+      this.set(key as SessionKey<T>, value as T[SessionKey<T>]);
   }
 
   keys(): SessionKey<T>[] {
@@ -147,7 +158,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     if (this._id === null) {
       await this.insert();
     } else {
-      const id = await this.gateway.rename(this._id);
+      const id = await this.gateway.rename(this._id, this.storedOwner);
       if (id === undefined) throw new SessionInterruptedError();
       this._id = id;
     }
@@ -160,19 +171,20 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   async flush(): Promise<void> {
     this._accessed = true;
-    if (this._id !== null) await this.gateway.destroy(this._id);
+    if (this._id !== null) await this.gateway.destroy(this._id, this.storedOwner);
     this._id = null;
     this.data = {};
-    this.meta = { createdAt: this.config.now() };
+    this.meta = this.freshMeta();
+    this.storedOwner = undefined;
     this.changed.clear();
     this.removed.clear();
-    this.metaChanged = false;
     this.emptied = false;
     this._modified = false;
     this.cookieAction = this.hadCookie ? 'clear' : undefined;
   }
 
   async save(): Promise<void> {
+    const now = this.config.now();
     if (this._id === null) {
       if (this._modified && !this.emptied && Object.keys(this.data).length > 0) {
         await this.insert();
@@ -180,27 +192,37 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       }
     } else if (this._modified) {
       if (this.emptied && Object.keys(this.data).length === 0) {
-        await this.gateway.destroy(this._id);
+        await this.gateway.destroy(this._id, this.storedOwner);
         this._id = null;
+        this.storedOwner = undefined;
         this.cookieAction = 'clear';
       } else {
+        const owner = this.owner;
+        if (owner !== undefined && owner !== this.storedOwner) {
+          await this.gateway.enforceLimit(owner, this._id);
+        }
         const set: Record<string, JsonValue> = {};
         for (const key of this.changed) set[key] = this.data[key] as JsonValue;
         const expiresAt = this.nextExpiresAt();
+        this.meta = { ...this.meta, lastSeenAt: now };
         const saved = await this.gateway.patch(this._id, {
           set,
           unset: [...this.removed],
           expiresAt,
-          ...(this.metaChanged ? { meta: this.meta } : {}),
+          meta: this.meta,
+          ...(owner === this.storedOwner ? {} : { userId: owner ?? null }),
         });
         if (!saved) throw new SessionInterruptedError();
         this.storedExpiresAt = expiresAt;
+        this.storedOwner = owner;
         this.cookieAction = 'set';
       }
     } else if (this.config.rolling || this.touchDue()) {
       const expiresAt = this.nextExpiresAt();
+      const meta = { ...this.meta, lastSeenAt: now };
       // A record gone by now was logged out in parallel: nothing to extend, and nothing was lost.
-      if (await this.gateway.touch(this._id, expiresAt)) {
+      if (await this.gateway.touch(this._id, expiresAt, meta)) {
+        this.meta = meta;
         this.storedExpiresAt = expiresAt;
         this.cookieAction = 'set';
       }
@@ -217,31 +239,28 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   setExpiry(value: number | Date | null): void {
     this._modified = true;
-    this.metaChanged = true;
-    const { createdAt } = this.meta;
+    const { expiry: _expiry, expiresAtFixed: _fixed, ...kept } = this.meta;
     if (value === null) {
-      this.meta = { createdAt };
+      this.meta = kept;
     } else if (value instanceof Date) {
       if (Number.isNaN(value.getTime())) throw new RangeError('setExpiry: invalid Date');
-      this.meta = { createdAt, expiresAtFixed: value.getTime() };
+      this.meta = { ...kept, expiresAtFixed: value.getTime() };
     } else {
       if (!Number.isFinite(value) || value < 0) {
-        throw new RangeError('setExpiry: seconds must be a finite number >= 0 (0 = until the browser closes)');
+        throw new RangeError(
+          'setExpiry: seconds must be a finite number >= 0 (0 = until the browser closes)',
+        );
       }
-      this.meta = { createdAt, expiry: value };
+      this.meta = { ...kept, expiry: value };
     }
   }
 
   getExpiryAge(): number {
-    if (this.meta.expiresAtFixed !== undefined) {
-      return Math.max(0, Math.floor((this.meta.expiresAtFixed - this.config.now()) / 1000));
-    }
-    return this.meta.expiry ? this.meta.expiry : this.config.maxAge;
+    return Math.max(0, Math.floor((this.nextExpiresAt() - this.config.now()) / 1000));
   }
 
   getExpiryDate(): Date {
-    if (this.meta.expiresAtFixed !== undefined) return new Date(this.meta.expiresAtFixed);
-    return new Date(this.config.now() + this.getExpiryAge() * 1000);
+    return new Date(this.nextExpiresAt());
   }
 
   getExpireAtBrowserClose(): boolean {
@@ -255,6 +274,17 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     return this.getExpireAtBrowserClose() ? undefined : this.getExpiryAge();
   }
 
+  /** Throws `SessionDataError` unless `value` is JSON-serialisable and at most `maxValueSize` bytes of JSON (UTF-8). */
+  private checkValue(key: string, value: unknown): void {
+    assertJsonValue(key, value);
+    if (Buffer.byteLength(JSON.stringify(value)) > this.config.maxValueSize) {
+      throw new SessionDataError(
+        key,
+        `is larger than maxValueSize (${this.config.maxValueSize} bytes of JSON).`,
+      );
+    }
+  }
+
   private remove(key: string): void {
     delete this.data[key];
     this.changed.delete(key);
@@ -265,28 +295,69 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   /** Stores the whole session under a fresh id. */
   private async insert(): Promise<void> {
+    const owner = this.owner;
+    if (owner !== undefined) await this.gateway.enforceLimit(owner, null);
     const expiresAt = this.nextExpiresAt();
-    this._id = await this.gateway.create({ data: this.data as Record<string, JsonValue>, expiresAt, meta: this.meta });
+    this.meta = { ...this.meta, lastSeenAt: this.config.now() };
+    this._id = await this.gateway.create({
+      data: this.data as Record<string, JsonValue>,
+      expiresAt,
+      meta: this.meta,
+      ...(owner === undefined ? {} : { userId: owner }),
+    });
     this.storedExpiresAt = expiresAt;
+    this.storedOwner = owner;
     this.markSaved();
   }
 
+  /** Bookkeeping of a session that is not stored yet. */
+  private freshMeta(): SessionMeta {
+    const userAgent = this.req.headers['user-agent'];
+    const ip = clientAddress(this.req, this.config.trustProxy);
+    return {
+      createdAt: this.config.now(),
+      ...(userAgent ? { userAgent: userAgent.slice(0, 256) } : {}),
+      ...(ip ? { ip } : {}),
+    };
+  }
+
+  /** Seconds of inactivity after which the session expires (its own `setExpiry()` or the default). */
+  private idleLifetime(): number {
+    return this.meta.expiry ? this.meta.expiry : this.config.maxAge;
+  }
+
+  /** When the session would expire if saved now: idle or fixed expiry, capped by `absoluteTimeout`. */
   private nextExpiresAt(): number {
-    return this.meta.expiresAtFixed ?? this.config.now() + this.getExpiryAge() * 1000;
+    const expiresAt = this.meta.expiresAtFixed ?? this.config.now() + this.idleLifetime() * 1000;
+    const { absoluteTimeout } = this.config;
+    return absoluteTimeout === undefined
+      ? expiresAt
+      : Math.min(expiresAt, this.meta.createdAt + absoluteTimeout * 1000);
   }
 
   /** Throttled sliding expiry: extend only once `touchAfter` of the lifetime has passed since the last write. */
   private touchDue(): boolean {
     if (this._id === null || this.meta.expiresAtFixed !== undefined) return false;
-    const lifetime = this.getExpiryAge() * 1000;
-    return this.nextExpiresAt() - this.storedExpiresAt >= Math.max(1, this.config.touchAfter * lifetime);
+    const lifetime = this.idleLifetime() * 1000;
+    return (
+      this.nextExpiresAt() - this.storedExpiresAt >= Math.max(1, this.config.touchAfter * lifetime)
+    );
   }
 
   private markSaved(): void {
     this.changed.clear();
     this.removed.clear();
-    this.metaChanged = false;
     this.emptied = false;
     this._modified = false;
   }
+}
+
+/** The client's address: the first `X-Forwarded-For` hop behind a trusted proxy, else the socket's peer. */
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket?.remoteAddress;
 }

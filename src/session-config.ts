@@ -22,6 +22,10 @@ export interface SessionConfig {
   loginUrl: string | undefined;
   storeTimeout: number;
   maxValueSize: number;
+  maxSessionsPerUser: number | undefined;
+  onLimit: 'evict-oldest' | 'refuse';
+  absoluteTimeout: number | undefined;
+  cleanupInterval: number;
   now: () => number;
 }
 
@@ -50,18 +54,43 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     loginUrl: options.loginUrl,
     storeTimeout: options.storeTimeout ?? 3000,
     maxValueSize: options.maxValueSize ?? 65_536,
+    maxSessionsPerUser: options.maxSessionsPerUser,
+    onLimit: options.onLimit ?? 'evict-oldest',
+    absoluteTimeout: options.absoluteTimeout,
+    cleanupInterval: options.cleanupInterval ?? 60,
     now: options.now ?? Date.now,
   };
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(config.cookieName)) {
     throw new SessionConfigError(`cookie.name "${config.cookieName}" is not a valid cookie name.`);
   }
-  if (!(config.maxAge > 0)) throw new SessionConfigError('maxAge must be a positive number of seconds.');
+  if (!(config.maxAge > 0))
+    throw new SessionConfigError('maxAge must be a positive number of seconds.');
   if (!(config.touchAfter >= 0 && config.touchAfter <= 1)) {
     throw new SessionConfigError('touchAfter is a fraction of the lifetime between 0 and 1.');
   }
-  if (!(config.storeTimeout > 0)) throw new SessionConfigError('storeTimeout must be a positive number of milliseconds.');
+  if (!(config.storeTimeout > 0))
+    throw new SessionConfigError('storeTimeout must be a positive number of milliseconds.');
+  if (
+    config.maxSessionsPerUser !== undefined &&
+    !(Number.isInteger(config.maxSessionsPerUser) && config.maxSessionsPerUser >= 1)
+  ) {
+    throw new SessionConfigError('maxSessionsPerUser must be a whole number >= 1.');
+  }
+  if (config.onLimit !== 'evict-oldest' && config.onLimit !== 'refuse') {
+    throw new SessionConfigError("onLimit is 'evict-oldest' or 'refuse'.");
+  }
+  if (config.absoluteTimeout !== undefined && !(config.absoluteTimeout > 0)) {
+    throw new SessionConfigError('absoluteTimeout must be a positive number of seconds.');
+  }
+  if (!(config.cleanupInterval >= 0)) {
+    throw new SessionConfigError(
+      'cleanupInterval must be a number of seconds >= 0 (0 disables it).',
+    );
+  }
   if (config.sameSite === 'none' && config.secure === false) {
-    throw new SessionConfigError("cookie.sameSite 'none' requires cookie.secure (true or 'auto'); browsers reject it otherwise.");
+    throw new SessionConfigError(
+      "cookie.sameSite 'none' requires cookie.secure (true or 'auto'); browsers reject it otherwise.",
+    );
   }
   return config;
 }

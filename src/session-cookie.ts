@@ -59,7 +59,10 @@ export function sessionCookie(
     secure: isSecure(req, config),
     ...(maxAge === undefined
       ? {}
-      : { maxAge: Math.floor(maxAge), expires: new Date(config.now() + Math.floor(maxAge) * 1000) }),
+      : {
+          maxAge: Math.floor(maxAge),
+          expires: new Date(config.now() + Math.floor(maxAge) * 1000),
+        }),
   });
 }
 

@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, Injectable, type Type } from '@nestjs/common';
-import { GUARDS_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA, SSE_METADATA } from '@nestjs/common/constants.js';
+import {
+  GUARDS_METADATA,
+  PATH_METADATA,
+  ROUTE_ARGS_METADATA,
+  SSE_METADATA,
+} from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -49,21 +54,30 @@ export class SessionHandlerBinder {
 
   private bind(instance: Record<string, unknown>, controller: Type<unknown>, name: string): void {
     const handler = instance[name] as Handler;
-    if (typeof handler !== 'function' || (handler as { [SESSION_BOUND]?: boolean })[SESSION_BOUND]) return;
-    if (!Reflect.hasMetadata(PATH_METADATA, handler) || Reflect.getMetadata(SSE_METADATA, handler)) return;
+    if (typeof handler !== 'function' || (handler as { [SESSION_BOUND]?: boolean })[SESSION_BOUND])
+      return;
+    if (!Reflect.hasMetadata(PATH_METADATA, handler) || Reflect.getMetadata(SSE_METADATA, handler))
+      return;
     const injectsService = injects(controller, SessionService);
     const wantsContext = injectsService || hasFlag(SESSION_CONTEXT, handler, controller);
-    const usesSession = wantsContext || hasFlag(USES_SESSION, handler, controller) || guardedBySession(handler, controller);
+    const usesSession =
+      wantsContext ||
+      hasFlag(USES_SESSION, handler, controller) ||
+      guardedBySession(handler, controller);
     if (!usesSession) return;
-    const routeArgs = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as RouteArgs;
+    const routeArgs = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ??
+      {}) as RouteArgs;
     if (sendsResponseItself(routeArgs)) return;
     const hiddenIndex = this.hiddenRequestIndex(controller, name, routeArgs);
+    const nestSessionIndexes = nestSessionParams(routeArgs);
     const manager = this.manager;
 
     const bound = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
       const req = args[hiddenIndex] as IncomingMessage & { res: ServerResponse };
       args.length = hiddenIndex;
       const session = await manager.load(req, req.res, true);
+      // Nest's own `@Session()` read `req.session` before the session was loaded: hand it the session.
+      for (const index of nestSessionIndexes) args[index] = session;
       let result: unknown;
       try {
         result = wantsContext
@@ -73,7 +87,8 @@ export class SessionHandlerBinder {
         if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: undefined });
       } catch (err) {
         // Django saves on any response but a 5xx: a 4xx thrown by the handler still commits.
-        if (err instanceof HttpException && err.getStatus() < 500) await manager.commit(session as RequestSession);
+        if (err instanceof HttpException && err.getStatus() < 500)
+          await manager.commit(session as RequestSession);
         throw err;
       }
       await manager.commit(session);
@@ -91,13 +106,20 @@ export class SessionHandlerBinder {
    * Adds (once per class, shared by every application) an argument that Nest fills with the request,
    * after the handler's own arguments, so the wrapper can reach the request without another decorator.
    */
-  private hiddenRequestIndex(controller: Type<unknown>, name: string, routeArgs: RouteArgs): number {
+  private hiddenRequestIndex(
+    controller: Type<unknown>,
+    name: string,
+    routeArgs: RouteArgs,
+  ): number {
     const known = Reflect.getMetadata(HIDDEN_REQUEST_INDEX, controller, name) as number | undefined;
     if (known !== undefined) return known;
     const index = Math.max(-1, ...Object.values(routeArgs).map((arg) => arg.index)) + 1;
     Reflect.defineMetadata(
       ROUTE_ARGS_METADATA,
-      { ...routeArgs, [`${RouteParamtypes.REQUEST}:${index}`]: { index, data: undefined, pipes: [] } },
+      {
+        ...routeArgs,
+        [`${RouteParamtypes.REQUEST}:${index}`]: { index, data: undefined, pipes: [] },
+      },
       controller,
       name,
     );
@@ -107,7 +129,9 @@ export class SessionHandlerBinder {
 }
 
 function hasFlag(key: string, handler: Handler, controller: Type<unknown>): boolean {
-  return Reflect.getMetadata(key, handler) === true || Reflect.getMetadata(key, controller) === true;
+  return (
+    Reflect.getMetadata(key, handler) === true || Reflect.getMetadata(key, controller) === true
+  );
 }
 
 function injects(controller: Type<unknown>, token: Type<unknown>): boolean {
@@ -128,10 +152,19 @@ function guardedBySession(handler: Handler, controller: Type<unknown>): boolean 
   );
 }
 
+/** Where the handler takes Nest's built-in `@Session()` (from `@nestjs/common`), which reads `req.session`. */
+function nestSessionParams(routeArgs: RouteArgs): number[] {
+  return Object.entries(routeArgs)
+    .filter(([key]) => Number(key.split(':')[0]) === RouteParamtypes.SESSION)
+    .map(([, arg]) => arg.index);
+}
+
 /** `@Res()` / `@Next()` without passthrough: the handler answers itself, so only the response hook can commit. */
 function sendsResponseItself(routeArgs: RouteArgs): boolean {
   return Object.entries(routeArgs).some(([key, arg]) => {
     const type = Number(key.split(':')[0]);
-    return (type === RouteParamtypes.RESPONSE || type === RouteParamtypes.NEXT) && !arg.data?.passthrough;
+    return (
+      (type === RouteParamtypes.RESPONSE || type === RouteParamtypes.NEXT) && !arg.data?.passthrough
+    );
   });
 }

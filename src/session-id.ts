@@ -18,3 +18,14 @@ export function isWellFormedSessionId(value: string): boolean {
 export function storeKeyOf(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
+
+/**
+ * The public handle of a stored session, for "your sessions" lists: derived from the store key, so it is
+ * neither the id nor the stored hash, and cannot be turned back into either.
+ */
+export function handleOf(storeKey: string): string {
+  return createHash('sha256')
+    .update(`nest-session:handle:${storeKey}`)
+    .digest('base64url')
+    .slice(0, 32);
+}

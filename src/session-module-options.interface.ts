@@ -45,6 +45,14 @@ export interface SessionModuleOptions {
   storeTimeout?: number;
   /** Largest JSON size in bytes of one session value; larger ones throw `SessionDataError`. Default 65536. */
   maxValueSize?: number;
+  /** Most live sessions one user may have (counted by `loginKey`); unlimited when unset. */
+  maxSessionsPerUser?: number;
+  /** At the limit, a new login evicts the user's oldest session, or is refused with 409. Default `'evict-oldest'`. */
+  onLimit?: 'evict-oldest' | 'refuse';
+  /** Seconds after creation when a session dies however active it is (kept across `cycleKey()`); off when unset. */
+  absoluteTimeout?: number;
+  /** Seconds between runs of the store's `clearExpired()` (which also reports `expired` events); 0 disables. Default 60. */
+  cleanupInterval?: number;
   /** The clock, in epoch milliseconds; tests pass a controllable one. Default `Date.now`. */
   now?: () => number;
 }

@@ -1,5 +1,6 @@
 /** A JSON value as sessions store it: what `JSON.parse` can give back unchanged. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** Library bookkeeping kept with every record; stores persist it as-is and never interpret it. */
 export interface SessionMeta {
@@ -9,6 +10,12 @@ export interface SessionMeta {
   expiry?: number;
   /** A fixed expiry instant set with `setExpiry(date)` (epoch milliseconds). */
   expiresAtFixed?: number;
+  /** Last write or (throttled) touch (epoch milliseconds). */
+  lastSeenAt?: number;
+  /** The `User-Agent` of the request that created the session, for "where am I signed in" lists. */
+  userAgent?: string;
+  /** The client address of the request that created the session. */
+  ip?: string;
 }
 
 /** Everything a store keeps for one session. */
@@ -19,6 +26,26 @@ export interface SessionRecord {
   expiresAt: number;
   /** Library bookkeeping, stored opaquely. */
   meta: SessionMeta;
+  /** The signed-in user owning the session (the `loginKey` value, as a string); stores index it. */
+  userId?: string;
+}
+
+/** One session of a user, as the per-user index lists it. */
+export interface UserSessionEntry {
+  /** The session's store key. */
+  key: string;
+  /** When it expires (epoch milliseconds). */
+  expiresAt: number;
+  /** Its bookkeeping (creation and last-seen times, user agent, ip). */
+  meta: SessionMeta;
+}
+
+/** A session a store removed because it expired. */
+export interface ExpiredSession {
+  /** The session's store key. */
+  key: string;
+  /** Its owner, when it had one. */
+  userId?: string;
 }
 
 /** A change to an existing record: only the keys that changed and the keys that were deleted. */
@@ -31,6 +58,8 @@ export interface SessionPatch {
   expiresAt: number;
   /** Replacement bookkeeping, when it changed (e.g. after `setExpiry()`). */
   meta?: SessionMeta;
+  /** New owner: a user id, `null` when the session stops belonging to anyone, absent when unchanged. */
+  userId?: string | null;
 }
 
 /**
@@ -42,6 +71,8 @@ export interface SessionPatch {
  * concurrent requests of one session call them in parallel.
  */
 export abstract class SessionStore {
+  private readonly expiredListeners = new Set<(expired: ExpiredSession) => void>();
+
   /** The record under `key`, or `undefined` when absent, expired or unreadable (corrupt records are removed). */
   abstract get(key: string): Promise<SessionRecord | undefined>;
 
@@ -54,11 +85,14 @@ export abstract class SessionStore {
    */
   abstract patch(key: string, patch: SessionPatch): Promise<boolean>;
 
-  /** Moves the expiry of an existing record to `expiresAt`; `false` when the record did not exist. */
-  abstract touch(key: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Moves the expiry of an existing record to `expiresAt` and replaces its bookkeeping with `meta`
+   * (which carries the new `lastSeenAt`); `false` when the record did not exist.
+   */
+  abstract touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean>;
 
   /**
-   * Moves the record under `fromKey` to `toKey` atomically, keeping its data, bookkeeping and expiry,
+   * Moves the record under `fromKey` to `toKey` atomically, keeping its data, bookkeeping, owner and expiry,
    * so no request can read it under `fromKey` afterwards; `false` when `fromKey` did not exist.
    */
   abstract rename(fromKey: string, toKey: string): Promise<boolean>;
@@ -66,8 +100,28 @@ export abstract class SessionStore {
   /** Removes the record under `key`; `true` when there was one. */
   abstract destroy(key: string): Promise<boolean>;
 
-  /** Removes every expired record and reports how many it removed. */
+  /**
+   * Removes every expired record, reports each one through `emitExpired()`, and returns how many it removed.
+   * Each expired session is reported exactly once, even with several app instances cleaning up.
+   */
   abstract clearExpired(): Promise<number>;
+
+  /**
+   * The live sessions of `userId`, from the per-user index kept by `create`, `patch`, `rename`, `destroy`
+   * and expiry. Never reports or prunes expired entries itself (that is `clearExpired()`'s job).
+   */
+  abstract listByUser(userId: string): Promise<UserSessionEntry[]>;
+
+  /** Subscribes to the expired sessions this store removes; returns the unsubscribe function. */
+  onExpired(listener: (expired: ExpiredSession) => void): () => void {
+    this.expiredListeners.add(listener);
+    return () => this.expiredListeners.delete(listener);
+  }
+
+  /** Stores call this once for each expired record they remove. */
+  protected emitExpired(expired: ExpiredSession): void {
+    for (const listener of this.expiredListeners) listener(expired);
+  }
 
   /** Releases what the store itself owns (timers). Never closes a client the user passed in. */
   close?(): Promise<void> | void;

@@ -9,7 +9,10 @@ export type Session<T extends object = Record<string, unknown>> = SessionApi<T>;
 
 /** Whether nest-session wrapped this handler to commit its session (see `SessionHandlerBinder`). */
 export function isBoundHandler(handler: unknown): boolean {
-  return typeof handler === 'function' && (handler as { [SESSION_BOUND]?: boolean })[SESSION_BOUND] === true;
+  return (
+    typeof handler === 'function' &&
+    (handler as { [SESSION_BOUND]?: boolean })[SESSION_BOUND] === true
+  );
 }
 
 const SessionParam = createParamDecorator(

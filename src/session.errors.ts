@@ -1,4 +1,8 @@
-import { BadRequestException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 
 /** A value given to the session cannot be stored: not JSON-serialisable, or too large. Names the key. */
 export class SessionDataError extends TypeError {
@@ -39,8 +43,8 @@ export class SessionNotAvailableError extends Error {
   constructor() {
     super(
       'SessionService.current() found no session for this call. It works inside a request whose handler ' +
-        'uses the session: add @UseSession() to the controller or handler (or inject @Session()), ' +
-        'or inject SessionService into the controller itself.',
+        'is marked @UseSession() (on the handler or its controller) or whose controller injects ' +
+        'SessionService. Add one of those, or pass the @Session() parameter down instead.',
     );
     this.name = 'SessionNotAvailableError';
   }
@@ -51,5 +55,16 @@ export class SessionConfigError extends Error {
   constructor(message: string) {
     super(`nest-session: ${message}`);
     this.name = 'SessionConfigError';
+  }
+}
+
+/** A login would exceed `maxSessionsPerUser` with `onLimit: 'refuse'`. Answers 409; the login was not saved. */
+export class SessionLimitError extends ConflictException {
+  constructor(limit: number) {
+    super(
+      `This account already has ${limit} active session(s), the most allowed. Sign out on another ` +
+        'device (or revoke a session) and try again.',
+    );
+    this.name = 'SessionLimitError';
   }
 }

@@ -29,14 +29,23 @@ export class SessionGuard implements CanActivate {
     if (context.getType() !== 'http' || this.isAnonymousAllowed(context)) return true;
     const http = context.switchToHttp();
     const req = http.getRequest<IncomingMessage>();
-    const session = await this.manager.load(req, http.getResponse<ServerResponse>(), isBoundHandler(context.getHandler()));
+    const session = await this.manager.load(
+      req,
+      http.getResponse<ServerResponse>(),
+      isBoundHandler(context.getHandler()),
+    );
     if (await this.isLoggedIn(session, context)) return true;
     return this.onUnauthenticated(context);
   }
 
   /** Whether the handler or controller is marked `@AllowAnonymous()`. */
   protected isAnonymousAllowed(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, [context.getHandler(), context.getClass()]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
+    );
   }
 
   /** Whether the session belongs to a signed-in user; by default, whether it holds `loginKey`. */
@@ -54,7 +63,10 @@ export class SessionGuard implements CanActivate {
       const next = encodeURIComponent(req.originalUrl ?? req.url ?? '/');
       const location = `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${next}`;
       http.getResponse<ServerResponse>().setHeader('Location', location);
-      throw new HttpException({ statusCode: HttpStatus.FOUND, message: 'Login required', location }, HttpStatus.FOUND);
+      throw new HttpException(
+        { statusCode: HttpStatus.FOUND, message: 'Login required', location },
+        HttpStatus.FOUND,
+      );
     }
     throw new UnauthorizedException('Login required');
   }

@@ -29,10 +29,13 @@ export interface Session<T extends object = Record<string, unknown>> {
   pop<K extends SessionKey<T>>(key: K): T[K] | undefined;
   /** Removes `key` and returns its value, or `fallback` when absent. */
   pop<K extends SessionKey<T>, D>(key: K, fallback: D): Exclude<T[K], undefined> | D;
-  /** Removes every key; the session itself (and its id) stays. */
+  /** Removes every key. A session left with no keys is deleted when the request ends (cookie too). */
   clear(): void;
   /** Returns the value under `key`, first storing `value` there if the key is absent. */
-  setDefault<K extends SessionKey<T>>(key: K, value: Exclude<T[K], undefined>): Exclude<T[K], undefined>;
+  setDefault<K extends SessionKey<T>>(
+    key: K,
+    value: Exclude<T[K], undefined>,
+  ): Exclude<T[K], undefined>;
   /** Sets several keys at once. */
   update(values: Partial<T>): void;
   /** The keys present. */

@@ -4,6 +4,7 @@ import { RequestSession } from './request-session.js';
 import type { SessionConfig } from './session-config.js';
 import { REQUEST_SESSION } from './session.constants.js';
 import { clearedSessionCookie, readSessionId, sessionCookie } from './session-cookie.js';
+import { SessionEvents } from './session-events.js';
 import { SESSION_CONFIG } from './session.module-definition.js';
 import { StoreGateway } from './store-gateway.js';
 
@@ -22,8 +23,11 @@ export class SessionManager {
   /** The store as the request path uses it (timeouts, hashing, 503s). */
   readonly gateway: StoreGateway;
 
-  constructor(@Inject(SESSION_CONFIG) readonly config: SessionConfig) {
-    this.gateway = new StoreGateway(config.store, config.storeTimeout);
+  constructor(
+    @Inject(SESSION_CONFIG) readonly config: SessionConfig,
+    events: SessionEvents,
+  ) {
+    this.gateway = new StoreGateway(config, events);
   }
 
   /**
@@ -51,12 +55,19 @@ export class SessionManager {
     await session.save();
     const action = session.takeCookieAction();
     if (res.headersSent) {
-      if (action) this.logger.warn('The response was already sent, so the session cookie could not be updated.');
+      if (action)
+        this.logger.warn(
+          'The response was already sent, so the session cookie could not be updated.',
+        );
       return;
     }
     if (session.accessed) appendHeader(res, 'Vary', 'Cookie');
     if (action === 'set' && session.id !== null) {
-      appendHeader(res, 'Set-Cookie', sessionCookie(req, this.config, session.id, session.cookieMaxAge()));
+      appendHeader(
+        res,
+        'Set-Cookie',
+        sessionCookie(req, this.config, session.id, session.cookieMaxAge()),
+      );
     } else if (action === 'clear') {
       appendHeader(res, 'Set-Cookie', clearedSessionCookie(req, this.config));
     }
@@ -67,8 +78,8 @@ export class SessionManager {
     let record = id === null ? undefined : await this.gateway.get(id);
     if (record && record.expiresAt <= this.config.now()) {
       // Expiry is the server's call: an expired record is absent, and removed.
+      this.gateway.expire(id as string, record.userId).catch(() => undefined);
       record = undefined;
-      this.gateway.destroy(id as string).catch(() => undefined);
     }
     const session = new RequestSession(req, res, this.gateway, this.config, id, record);
     req.session = session;
@@ -82,17 +93,16 @@ export class SessionManager {
    */
   private commitOnResponseEnd(loading: Promise<RequestSession>, res: ServerResponse): void {
     const end = res.end;
-    const manager = this;
-    res.end = function (this: ServerResponse, ...args: unknown[]) {
+    res.end = ((...args: unknown[]) => {
       res.end = end;
       loading
-        .then((session) => manager.commit(session))
+        .then((session) => this.commit(session))
         .then(
           () => (end as (...a: unknown[]) => ServerResponse).apply(res, args),
-          (err: unknown) => manager.failResponse(res, err, end),
+          (err: unknown) => this.failResponse(res, err, end),
         );
       return res;
-    } as ServerResponse['end'];
+    }) as ServerResponse['end'];
   }
 
   private failResponse(res: ServerResponse, err: unknown, end: ServerResponse['end']): void {
@@ -102,7 +112,10 @@ export class SessionManager {
       return;
     }
     const status = err instanceof HttpException ? err.getStatus() : 500;
-    const body = err instanceof HttpException ? err.getResponse() : { statusCode: 500, message: 'Internal server error' };
+    const body =
+      err instanceof HttpException
+        ? err.getResponse()
+        : { statusCode: 500, message: 'Internal server error' };
     res.statusCode = status;
     res.removeHeader('Content-Length');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -122,7 +135,11 @@ function appendHeader(res: ServerResponse, name: string, value: string): void {
     res.setHeader(name, [...current, value]);
   } else if (name === 'Set-Cookie') {
     res.setHeader(name, [String(current), value]);
-  } else if (!String(current).split(',').some((v) => v.trim().toLowerCase() === value.toLowerCase())) {
+  } else if (
+    !String(current)
+      .split(',')
+      .some((v) => v.trim().toLowerCase() === value.toLowerCase())
+  ) {
     res.setHeader(name, `${String(current)}, ${value}`);
   }
 }

@@ -1,9 +1,21 @@
-import { Inject, Module, type NestModule, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type NestModule,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { resolveSessionConfig, type SessionConfig } from './session-config.js';
+import { SessionEvents } from './session-events.js';
 import { SessionGuard } from './session.guard.js';
 import { SessionHandlerBinder } from './session-handler.binder.js';
 import { SessionManager } from './session.manager.js';
-import { ConfigurableModuleClass, SESSION_CONFIG, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import {
+  ConfigurableModuleClass,
+  SESSION_CONFIG,
+  SESSION_MODULE_OPTIONS,
+} from './session.module-definition.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
 import { SessionPipe } from './session.pipe.js';
 import { SessionService } from './session.service.js';
@@ -20,7 +32,12 @@ import { SessionStore } from './session-store.js';
       inject: [SESSION_MODULE_OPTIONS],
       useFactory: (options: SessionModuleOptions) => resolveSessionConfig(options),
     },
-    { provide: SessionStore, inject: [SESSION_CONFIG], useFactory: (config: SessionConfig) => config.store },
+    {
+      provide: SessionStore,
+      inject: [SESSION_CONFIG],
+      useFactory: (config: SessionConfig) => config.store,
+    },
+    SessionEvents,
     SessionManager,
     SessionService,
     SessionGuard,
@@ -29,9 +46,16 @@ import { SessionStore } from './session-store.js';
   ],
   exports: [SessionStore, SessionManager, SessionService, SessionGuard, SessionPipe],
 })
-export class SessionModule extends ConfigurableModuleClass implements NestModule, OnModuleDestroy {
+export class SessionModule
+  extends ConfigurableModuleClass
+  implements NestModule, OnModuleInit, OnModuleDestroy
+{
+  private cleanupTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly binder: SessionHandlerBinder,
+    private readonly manager: SessionManager,
+    private readonly events: SessionEvents,
     @Inject(SESSION_CONFIG) private readonly config: SessionConfig,
   ) {
     super();
@@ -42,7 +66,21 @@ export class SessionModule extends ConfigurableModuleClass implements NestModule
     this.binder.bindAll();
   }
 
+  /** Starts the periodic `clearExpired()` (unref'd: it never keeps the process alive). */
+  onModuleInit(): void {
+    if (this.config.cleanupInterval <= 0) return;
+    const logger = new Logger('nest-session');
+    this.cleanupTimer = setInterval(() => {
+      this.config.store
+        .clearExpired()
+        .catch((err: unknown) => logger.warn(`clearExpired failed: ${String(err)}`));
+    }, this.config.cleanupInterval * 1000).unref();
+  }
+
   async onModuleDestroy(): Promise<void> {
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
+    this.manager.gateway.close();
+    this.events.complete();
     await this.config.store.close?.();
   }
 }

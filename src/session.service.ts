@@ -1,17 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import type { Session } from './session.interface.js';
-import { SessionNotAvailableError } from './session.errors.js';
+import type { Observable } from 'rxjs';
 import { sessionContext } from './session-context.js';
+import { SessionNotAvailableError } from './session.errors.js';
+import { type SessionEvent, SessionEvents } from './session-events.js';
+import { handleOf, storeKeyOf } from './session-id.js';
+import type { SessionInfo } from './session-info.interface.js';
+import type { Session } from './session.interface.js';
 import { SessionManager } from './session.manager.js';
 
-/** Sessions outside a controller: the current request's session, and admin operations on any session. */
+/** Sessions outside a controller: the current request's session, account-level control, admin operations. */
 @Injectable()
 export class SessionService {
-  constructor(private readonly manager: SessionManager) {}
+  /** Lifecycle events (`created`, `rotated`, `destroyed`, `expired`), each emitted once by this app instance. */
+  readonly events: Observable<SessionEvent>;
+
+  constructor(
+    private readonly manager: SessionManager,
+    events: SessionEvents,
+  ) {
+    this.events = events.stream;
+  }
 
   /**
-   * The current request's session. Works in any provider called from a handler that uses the session
-   * (`@Session()`, `@UseSession()`, or a controller that injects `SessionService`); throws otherwise.
+   * The current request's session, from any provider the handler calls. Works for handlers marked
+   * `@UseSession()` and in controllers that inject `SessionService` (only those pay for async context
+   * tracking); throws `SessionNotAvailableError` elsewhere.
    */
   current<T extends object = Record<string, unknown>>(): Session<T> {
     const session = sessionContext.getStore();
@@ -19,12 +32,57 @@ export class SessionService {
     return session as unknown as Session<T>;
   }
 
-  /** Destroys the session with this id (e.g. an admin revoking it); `true` when it existed. */
-  destroy(id: string): Promise<boolean> {
-    return this.manager.gateway.destroy(id);
+  /** The handle of a session (as in `listForUser()`), or `null` while it is not stored; marks "this device". */
+  handleOf<T extends object>(session: Session<T>): string | null {
+    return session.id === null ? null : handleOf(storeKeyOf(session.id));
   }
 
-  /** Removes every expired session from the store and reports how many (for a cron job; the stores also expire on their own). */
+  /** The live sessions of a user, oldest first. */
+  async listForUser(userId: string | number): Promise<SessionInfo[]> {
+    const entries = await this.manager.gateway.listByUser(String(userId));
+    return entries
+      .sort((a, b) => a.meta.createdAt - b.meta.createdAt)
+      .map(({ key, expiresAt, meta }) => ({
+        handle: handleOf(key),
+        createdAt: new Date(meta.createdAt),
+        lastSeenAt: new Date(meta.lastSeenAt ?? meta.createdAt),
+        expiresAt: new Date(expiresAt),
+        ...(meta.userAgent === undefined ? {} : { userAgent: meta.userAgent }),
+        ...(meta.ip === undefined ? {} : { ip: meta.ip }),
+      }));
+  }
+
+  /** Revokes one session of a user by its handle; `false` when the user has no such session. */
+  async destroyForUser(userId: string | number, handle: string): Promise<boolean> {
+    const owner = String(userId);
+    const entry = (await this.manager.gateway.listByUser(owner)).find(
+      (e) => handleOf(e.key) === handle,
+    );
+    return entry ? this.manager.gateway.destroyKey(entry.key, owner) : false;
+  }
+
+  /** Logs a user out everywhere (optionally except one session, e.g. the current one); returns how many. */
+  async destroyAllForUser<T extends object>(
+    userId: string | number,
+    options: { except?: Session<T> } = {},
+  ): Promise<number> {
+    const owner = String(userId);
+    const keep = options.except?.id ? storeKeyOf(options.except.id) : undefined;
+    let destroyed = 0;
+    for (const entry of await this.manager.gateway.listByUser(owner)) {
+      if (entry.key !== keep && (await this.manager.gateway.destroyKey(entry.key, owner)))
+        destroyed++;
+    }
+    return destroyed;
+  }
+
+  /** Destroys the session with this id (e.g. an admin revoking it); `true` when it existed. */
+  async destroy(id: string): Promise<boolean> {
+    const record = await this.manager.gateway.get(id);
+    return this.manager.gateway.destroy(id, record?.userId);
+  }
+
+  /** Removes every expired session from the store (reporting `expired` events) and returns how many. */
   clearExpired(): Promise<number> {
     return this.manager.config.store.clearExpired();
   }

@@ -1,20 +1,37 @@
-import { SessionStoreUnavailableError } from './session.errors.js';
-import { generateSessionId, storeKeyOf } from './session-id.js';
-import type { SessionPatch, SessionRecord, SessionStore } from './session-store.js';
+import type { SessionConfig } from './session-config.js';
+import { SessionLimitError, SessionStoreUnavailableError } from './session.errors.js';
+import type { SessionEvents, SessionEventType } from './session-events.js';
+import { generateSessionId, handleOf, storeKeyOf } from './session-id.js';
+import type {
+  SessionMeta,
+  SessionPatch,
+  SessionRecord,
+  SessionStore,
+  UserSessionEntry,
+} from './session-store.js';
 
 /** Fresh ids that may collide with a live session before we give up (2^-256 odds each). */
 const CREATE_ATTEMPTS = 3;
 
 /**
- * The store as the request path uses it: by session id (hashed here, so stores only ever see keys),
- * every call bounded by `timeout`, and every failure turned into a 503 `SessionStoreUnavailableError`,
- * so a request never hangs on, or silently continues without, a store that is down.
+ * The store as the library uses it: by session id (hashed here, so stores only ever see keys), every call
+ * bounded by `storeTimeout` and every failure turned into a 503 `SessionStoreUnavailableError`, so a request
+ * never hangs on, or silently continues without, a store that is down. Emits the lifecycle events of what
+ * actually happened (a destroy that found nothing emits nothing) and enforces per-user session limits.
  */
 export class StoreGateway {
+  readonly store: SessionStore;
+  private readonly stopListening: () => void;
+
   constructor(
-    readonly store: SessionStore,
-    private readonly timeout: number,
-  ) {}
+    private readonly config: SessionConfig,
+    private readonly events: SessionEvents,
+  ) {
+    this.store = config.store;
+    this.stopListening = this.store.onExpired(({ key, userId }) =>
+      this.emit('expired', key, userId),
+    );
+  }
 
   get(id: string): Promise<SessionRecord | undefined> {
     return this.call('get', () => this.store.get(storeKeyOf(id)));
@@ -24,7 +41,11 @@ export class StoreGateway {
   async create(record: SessionRecord): Promise<string> {
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const id = generateSessionId();
-      if (await this.call('create', () => this.store.create(storeKeyOf(id), record))) return id;
+      const key = storeKeyOf(id);
+      if (await this.call('create', () => this.store.create(key, record))) {
+        this.emit('created', key, record.userId);
+        return id;
+      }
     }
     throw new SessionStoreUnavailableError('create (no free id)');
   }
@@ -33,29 +54,81 @@ export class StoreGateway {
     return this.call('patch', () => this.store.patch(storeKeyOf(id), patch));
   }
 
-  touch(id: string, expiresAt: number): Promise<boolean> {
-    return this.call('touch', () => this.store.touch(storeKeyOf(id), expiresAt));
+  touch(id: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
+    return this.call('touch', () => this.store.touch(storeKeyOf(id), expiresAt, meta));
   }
 
   /** Moves the session to a newly generated id and returns it, or `undefined` when it no longer exists. */
-  async rename(id: string): Promise<string | undefined> {
+  async rename(id: string, userId: string | undefined): Promise<string | undefined> {
     const next = generateSessionId();
-    return (await this.call('rename', () => this.store.rename(storeKeyOf(id), storeKeyOf(next)))) ? next : undefined;
+    const key = storeKeyOf(next);
+    if (!(await this.call('rename', () => this.store.rename(storeKeyOf(id), key))))
+      return undefined;
+    this.emit('rotated', key, userId);
+    return next;
   }
 
-  destroy(id: string): Promise<boolean> {
-    return this.call('destroy', () => this.store.destroy(storeKeyOf(id)));
+  /** Destroys the session with this id; `true` when it existed. */
+  destroy(id: string, userId: string | undefined): Promise<boolean> {
+    return this.destroyKey(storeKeyOf(id), userId);
   }
 
-  clearExpired(): Promise<number> {
-    return this.call('clearExpired', () => this.store.clearExpired());
+  /** Removes a session found expired by the app's clock before the store noticed, reporting `expired`. */
+  async expire(id: string, userId: string | undefined): Promise<void> {
+    const key = storeKeyOf(id);
+    if (await this.call('destroy', () => this.store.destroy(key)))
+      this.emit('expired', key, userId);
+  }
+
+  /** Destroys the session stored under `key`; `true` when it existed. */
+  async destroyKey(key: string, userId: string | undefined): Promise<boolean> {
+    const destroyed = await this.call('destroy', () => this.store.destroy(key));
+    if (destroyed) this.emit('destroyed', key, userId);
+    return destroyed;
+  }
+
+  /** The live sessions of a user. */
+  listByUser(userId: string): Promise<UserSessionEntry[]> {
+    return this.call('listByUser', () => this.store.listByUser(userId));
+  }
+
+  /**
+   * Makes room for one more session of `userId` under `maxSessionsPerUser`, not counting the session with
+   * `ownId`: evicts the oldest ones, or throws `SessionLimitError` with `onLimit: 'refuse'`.
+   */
+  async enforceLimit(userId: string, ownId: string | null): Promise<void> {
+    const limit = this.config.maxSessionsPerUser;
+    if (limit === undefined) return;
+    const ownKey = ownId === null ? undefined : storeKeyOf(ownId);
+    const others = (await this.listByUser(userId)).filter((entry) => entry.key !== ownKey);
+    if (others.length < limit) return;
+    if (this.config.onLimit === 'refuse') throw new SessionLimitError(limit);
+    others.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
+    for (const entry of others.slice(0, others.length - limit + 1)) {
+      await this.destroyKey(entry.key, userId);
+    }
+  }
+
+  /** Stops relaying the store's expiry reports. */
+  close(): void {
+    this.stopListening();
+  }
+
+  private emit(type: SessionEventType, key: string, userId: string | undefined): void {
+    this.events.emit(
+      userId === undefined
+        ? { type, handle: handleOf(key) }
+        : { type, userId, handle: handleOf(key) },
+    );
   }
 
   private call<R>(operation: string, run: () => Promise<R>): Promise<R> {
+    const timeout = this.config.storeTimeout;
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new SessionStoreUnavailableError(`${operation} timed out after ${this.timeout} ms`)),
-        this.timeout,
+        () =>
+          reject(new SessionStoreUnavailableError(`${operation} timed out after ${timeout} ms`)),
+        timeout,
       );
       let pending: Promise<R>;
       try {

@@ -5,4 +5,5 @@ import { SESSION_CONTEXT } from './session.constants.js';
  * Loads the session for this handler (or every handler of this controller) although none of its
  * parameters injects it, so that `SessionService.current()` works in the providers it calls.
  */
-export const UseSession = (): ClassDecorator & MethodDecorator => SetMetadata(SESSION_CONTEXT, true);
+export const UseSession = (): ClassDecorator & MethodDecorator =>
+  SetMetadata(SESSION_CONTEXT, true);

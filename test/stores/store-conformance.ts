@@ -1,5 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { JsonValue, SessionRecord, SessionStore } from '../../src/session-store.js';
+import type {
+  ExpiredSession,
+  JsonValue,
+  SessionMeta,
+  SessionRecord,
+  SessionStore,
+} from '../../src/session-store.js';
 
 /** One store under test, fresh for every test. */
 export interface StoreHarness {
@@ -11,6 +17,11 @@ export interface StoreHarness {
   corrupt?: (key: string, kind: string) => Promise<void>;
   /** Whether anything at all lives under `key` on the server, bypassing the store's expiry logic. */
   rawExists?: (key: string) => Promise<boolean>;
+  /**
+   * Another store instance on the same backend (as a second app instance would have), for the
+   * multi-instance tests; absent when instances cannot share storage (MemoryStore).
+   */
+  sibling?: () => SessionStore;
 }
 
 /** What the contract suite needs to know about a store. */
@@ -43,8 +54,30 @@ export function sampleRecord(ttlMs = 60_000): SessionRecord {
     'a:b': 'colon in the key',
     'd:x': 'looks like a field prefix',
   };
-  return { data, expiresAt: Date.now() + ttlMs, meta: { createdAt: Date.now() - 1000, expiry: 3600 } };
+  return {
+    data,
+    expiresAt: Date.now() + ttlMs,
+    meta: { createdAt: Date.now() - 1000, expiry: 3600 },
+  };
 }
+
+/** A signed-in user's record: {@link sampleRecord} owned by `userId`, with the full bookkeeping. */
+export function ownedRecord(userId: string, ttlMs = 60_000): SessionRecord {
+  const record = sampleRecord(ttlMs);
+  return {
+    ...record,
+    meta: {
+      ...record.meta,
+      lastSeenAt: Date.now() - 10,
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) "quoted" Zoë',
+      ip: '2001:db8::1',
+    },
+    userId,
+  };
+}
+
+/** A user id no other test uses. */
+const userOf = (): string => `user-${randomBytes(4).toString('hex')}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -126,7 +159,9 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
       const record = sampleRecord();
       await store.create(key, record);
       const meta = { createdAt: record.meta.createdAt, expiresAtFixed: Date.now() + 5000 };
-      expect(await store.patch(key, { set: {}, unset: [], expiresAt: record.expiresAt, meta })).toBe(true);
+      expect(
+        await store.patch(key, { set: {}, unset: [], expiresAt: record.expiresAt, meta }),
+      ).toBe(true);
       expect((await store.get(key))?.meta).toEqual(meta);
     });
 
@@ -149,7 +184,11 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
 
     it('concurrent patches setting different keys all persist', async () => {
       const key = randomKey();
-      await store.create(key, { data: { base: true }, expiresAt: Date.now() + 60_000, meta: { createdAt: 1 } });
+      await store.create(key, {
+        data: { base: true },
+        expiresAt: Date.now() + 60_000,
+        meta: { createdAt: 1 },
+      });
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           store.patch(key, { set: { [`k${i}`]: i }, unset: [], expiresAt: Date.now() + 60_000 }),
@@ -166,13 +205,24 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
       const record = sampleRecord();
       await store.create(key, record);
       const expiresAt = Date.now() + 300_000;
-      expect(await store.touch(key, expiresAt)).toBe(true);
+      expect(await store.touch(key, expiresAt, record.meta)).toBe(true);
       expect(await store.get(key)).toEqual({ ...record, expiresAt });
+    });
+
+    it('touch replaces meta (the new lastSeenAt)', async () => {
+      const key = randomKey();
+      const record = ownedRecord(userOf());
+      await store.create(key, record);
+      const expiresAt = Date.now() + 300_000;
+      const meta: SessionMeta = { ...record.meta, lastSeenAt: Date.now(), expiry: 7200 };
+      expect(await store.touch(key, expiresAt, meta)).toBe(true);
+      expect(await store.get(key)).toEqual({ ...record, expiresAt, meta });
+      expect(await store.listByUser(record.userId!)).toEqual([{ key, expiresAt, meta }]);
     });
 
     it('touch of a missing key is false and creates nothing', async () => {
       const key = randomKey();
-      expect(await store.touch(key, Date.now() + 60_000)).toBe(false);
+      expect(await store.touch(key, Date.now() + 60_000, { createdAt: 1 })).toBe(false);
       expect(await store.get(key)).toBeUndefined();
     });
 
@@ -185,7 +235,9 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
       expect(await store.get(from)).toBeUndefined();
       expect(await store.get(to)).toEqual(record);
       // The old key is really free: it can neither be patched nor found.
-      expect(await store.patch(from, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 1000 })).toBe(false);
+      expect(
+        await store.patch(from, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 1000 }),
+      ).toBe(false);
     });
 
     it('rename of a missing key is false and creates nothing', async () => {
@@ -204,7 +256,8 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = targets[results.indexOf(true)]!;
       expect(await store.get(winner)).toEqual(record);
-      for (const to of targets.filter((t) => t !== winner)) expect(await store.get(to)).toBeUndefined();
+      for (const to of targets.filter((t) => t !== winner))
+        expect(await store.get(to)).toBeUndefined();
     });
 
     it('destroy is true once, then false', async () => {
@@ -222,8 +275,10 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
       expect(await store.get(key)).toBeDefined();
       await sleep(500);
       expect(await store.get(key)).toBeUndefined();
-      expect(await store.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 })).toBe(false);
-      expect(await store.touch(key, Date.now() + 60_000)).toBe(false);
+      expect(
+        await store.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 }),
+      ).toBe(false);
+      expect(await store.touch(key, Date.now() + 60_000, { createdAt: 1 })).toBe(false);
       expect(await store.rename(key, randomKey())).toBe(false);
       expect(await store.get(key)).toBeUndefined();
     });
@@ -254,6 +309,215 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
         expect(await harness.rawExists!(live)).toBe(true);
       });
     }
+
+    describe('per-user index', () => {
+      /** The expired sessions reported by `stores`, in order. */
+      const collect = (...stores: SessionStore[]): ExpiredSession[] => {
+        const events: ExpiredSession[] = [];
+        for (const s of stores) s.onExpired((expired) => events.push(expired));
+        return events;
+      };
+      const byKey = (a: { key: string }, b: { key: string }): number =>
+        a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+
+      it('create with a userId: get returns it, listByUser lists key, expiresAt and meta', async () => {
+        const user = userOf();
+        const key = randomKey();
+        const record = ownedRecord(user);
+        expect(await store.create(key, record)).toBe(true);
+        expect(await store.get(key)).toEqual(record);
+        expect((await store.get(key))?.userId).toBe(user);
+        const list = await store.listByUser(user);
+        expect(list).toEqual([{ key, expiresAt: record.expiresAt, meta: record.meta }]);
+        expect(list[0]!.meta).toEqual({
+          createdAt: record.meta.createdAt,
+          expiry: 3600,
+          lastSeenAt: record.meta.lastSeenAt,
+          userAgent: record.meta.userAgent,
+          ip: '2001:db8::1',
+        });
+        // Several sessions of one user, and nobody else's.
+        const second = randomKey();
+        const other = ownedRecord(user, 120_000);
+        await store.create(second, other);
+        await store.create(randomKey(), ownedRecord(userOf()));
+        await store.create(randomKey(), sampleRecord());
+        expect((await store.listByUser(user)).sort(byKey)).toEqual(
+          [
+            { key, expiresAt: record.expiresAt, meta: record.meta },
+            { key: second, expiresAt: other.expiresAt, meta: other.meta },
+          ].sort(byKey),
+        );
+        expect(await store.listByUser(userOf())).toEqual([]);
+      });
+
+      it('an anonymous session has no userId', async () => {
+        const key = randomKey();
+        await store.create(key, sampleRecord());
+        expect(await store.get(key)).not.toHaveProperty('userId');
+      });
+
+      it('patch with a new userId moves the session between the users’ lists', async () => {
+        const [u1, u2] = [userOf(), userOf()];
+        const key = randomKey();
+        const record = ownedRecord(u1);
+        await store.create(key, record);
+        const expiresAt = Date.now() + 90_000;
+        expect(await store.patch(key, { set: { a: 1 }, unset: [], expiresAt, userId: u2 })).toBe(
+          true,
+        );
+        expect((await store.get(key))?.userId).toBe(u2);
+        expect(await store.listByUser(u1)).toEqual([]);
+        expect(await store.listByUser(u2)).toEqual([{ key, expiresAt, meta: record.meta }]);
+      });
+
+      it('patch with userId null removes the owner and the list entry', async () => {
+        const user = userOf();
+        const key = randomKey();
+        await store.create(key, ownedRecord(user));
+        const patch = { set: {}, unset: [], expiresAt: Date.now() + 60_000, userId: null };
+        expect(await store.patch(key, patch)).toBe(true);
+        const got = await store.get(key);
+        expect(got).toBeDefined();
+        expect(got).not.toHaveProperty('userId');
+        expect(await store.listByUser(user)).toEqual([]);
+      });
+
+      it('patch of an anonymous session with a userId indexes it (sign-in)', async () => {
+        const user = userOf();
+        const key = randomKey();
+        const record = sampleRecord();
+        await store.create(key, record);
+        const expiresAt = Date.now() + 60_000;
+        expect(await store.patch(key, { set: {}, unset: [], expiresAt, userId: user })).toBe(true);
+        expect((await store.get(key))?.userId).toBe(user);
+        expect(await store.listByUser(user)).toEqual([{ key, expiresAt, meta: record.meta }]);
+      });
+
+      it('patch without userId keeps the owner and updates the listed expiry and meta', async () => {
+        const user = userOf();
+        const key = randomKey();
+        const record = ownedRecord(user);
+        await store.create(key, record);
+        const expiresAt = Date.now() + 120_000;
+        const meta: SessionMeta = { ...record.meta, lastSeenAt: Date.now() };
+        expect(await store.patch(key, { set: { b: 2 }, unset: [], expiresAt, meta })).toBe(true);
+        expect((await store.get(key))?.userId).toBe(user);
+        expect(await store.listByUser(user)).toEqual([{ key, expiresAt, meta }]);
+        // Setting the same owner again changes nothing either.
+        expect(await store.patch(key, { set: {}, unset: [], expiresAt, userId: user })).toBe(true);
+        expect(await store.listByUser(user)).toEqual([{ key, expiresAt, meta }]);
+      });
+
+      it('rename keeps the owner; listByUser shows only the new key', async () => {
+        const user = userOf();
+        const [from, to] = [randomKey(), randomKey()];
+        const record = ownedRecord(user);
+        await store.create(from, record);
+        expect(await store.rename(from, to)).toBe(true);
+        expect(await store.get(to)).toEqual(record);
+        expect(await store.listByUser(user)).toEqual([
+          { key: to, expiresAt: record.expiresAt, meta: record.meta },
+        ]);
+      });
+
+      it('destroy removes the session from its user’s list', async () => {
+        const user = userOf();
+        const [key, kept] = [randomKey(), randomKey()];
+        const record = ownedRecord(user);
+        await store.create(key, record);
+        await store.create(kept, record);
+        expect(await store.destroy(key)).toBe(true);
+        expect(await store.listByUser(user)).toEqual([
+          { key: kept, expiresAt: record.expiresAt, meta: record.meta },
+        ]);
+        expect(await store.destroy(kept)).toBe(true);
+        expect(await store.listByUser(user)).toEqual([]);
+      });
+
+      it('listByUser omits expired sessions without reporting or pruning them', async () => {
+        const user = userOf();
+        const [expired, live] = [randomKey(), randomKey()];
+        const events = collect(store);
+        await store.create(expired, ownedRecord(user, 200));
+        const record = ownedRecord(user);
+        await store.create(live, record);
+        await sleep(400);
+        expect(await store.listByUser(user)).toEqual([
+          { key: live, expiresAt: record.expiresAt, meta: record.meta },
+        ]);
+        expect(await store.listByUser(user)).toHaveLength(1);
+        expect(events).toEqual([]);
+        // Still there for clearExpired() to report.
+        await store.clearExpired();
+        expect(events).toEqual([{ key: expired, userId: user }]);
+      });
+
+      it('an expired owned session is reported once by clearExpired, with its userId', async () => {
+        const user = userOf();
+        const key = randomKey();
+        const events = collect(store);
+        await store.create(key, ownedRecord(user, 200));
+        await store.create(randomKey(), ownedRecord(user));
+        await sleep(400);
+        const count = await store.clearExpired();
+        expect(events.filter((e) => e.key === key)).toEqual([{ key, userId: user }]);
+        expect(count).toBe(events.length);
+        expect(await store.clearExpired()).toBe(0);
+        expect(events.filter((e) => e.key === key)).toHaveLength(1);
+        expect(await store.listByUser(user)).toHaveLength(1);
+        expect(await harness.rawExists?.(key)).not.toBe(true);
+      });
+
+      it('an unsubscribed listener hears nothing', async () => {
+        const heard: ExpiredSession[] = [];
+        const unsubscribe = store.onExpired((e) => heard.push(e));
+        unsubscribe();
+        await store.create(randomKey(), ownedRecord(userOf(), 100));
+        await sleep(250);
+        await store.clearExpired();
+        expect(heard).toEqual([]);
+      });
+
+      it('two instances clearing at once report each expired session once in total', async () => {
+        const sibling = harness.sibling?.();
+        const stores = sibling ? [store, sibling] : [store];
+        const events = collect(...stores);
+        const users = [userOf(), userOf(), userOf()];
+        const expired: ExpiredSession[] = [];
+        for (const user of users) {
+          for (let i = 0; i < 5; i++) {
+            const key = randomKey();
+            expired.push({ key, userId: user });
+            await store.create(key, ownedRecord(user, 200));
+          }
+          await store.create(randomKey(), ownedRecord(user));
+        }
+        await sleep(400);
+        const counts = await Promise.all([...stores, ...stores].map((s) => s.clearExpired()));
+        const ours = events.filter((e) => expired.some((x) => x.key === e.key));
+        expect(ours.sort(byKey)).toEqual(expired.sort(byKey));
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(events.length);
+        for (const user of users) expect(await store.listByUser(user)).toHaveLength(1);
+      });
+
+      it('create over an expired owned record reports that one once', async () => {
+        const user = userOf();
+        const key = randomKey();
+        const events = collect(store);
+        await store.create(key, ownedRecord(user, 100));
+        await sleep(250);
+        const fresh = ownedRecord(userOf());
+        expect(await store.create(key, fresh)).toBe(true);
+        await store.clearExpired();
+        expect(events.filter((e) => e.key === key)).toEqual([{ key, userId: user }]);
+        expect(await store.listByUser(user)).toEqual([]);
+        expect(await store.listByUser(fresh.userId!)).toEqual([
+          { key, expiresAt: fresh.expiresAt, meta: fresh.meta },
+        ]);
+        expect(await store.get(key)).toEqual(fresh);
+      });
+    });
 
     for (const kind of options.corruptions ?? []) {
       it(`a corrupt record (${kind}) counts as absent and is removed`, async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -26,8 +27,30 @@ function unavailable(service: string, url: string, hint: string, error: unknown)
   return undefined;
 }
 
+/** Resolves once a TCP connection to `url`'s host and port succeeds; rejects on error or timeout. */
+function probeTcp(url: string, defaultPort: number): Promise<void> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname || '127.0.0.1', port: Number(port) || defaultPort });
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('connection timed out')));
+    socket.once('connect', () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
 /** A connected Redis client, or `undefined` (after a warning) when Redis is unreachable outside CI. */
 export async function connectRedisOrSkip(): Promise<Redis | undefined> {
+  const hint = 'Start one (e.g. `docker run -p 6379:6379 redis`) or set REDIS_URL.';
+  try {
+    // Probed first: a failed ioredis connect leaves its connect-timeout timer running, which
+    // keeps jest from exiting promptly.
+    await probeTcp(REDIS_URL, 6379);
+  } catch (error) {
+    return unavailable('Redis', REDIS_URL, hint, error);
+  }
   const client = new Redis(REDIS_URL, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -37,19 +60,15 @@ export async function connectRedisOrSkip(): Promise<Redis | undefined> {
     enableOfflineQueue: false,
   });
   // ioredis emits 'error' events besides rejecting connect(); an unhandled one would crash jest.
-  client.on('error', () => undefined);
+  let lastError: unknown;
+  client.on('error', (error: unknown) => void (lastError = error));
   try {
     await client.connect();
     await client.ping();
     return client;
   } catch (error) {
     client.disconnect();
-    return unavailable(
-      'Redis',
-      REDIS_URL,
-      'Start one (e.g. `docker run -p 6379:6379 redis`) or set REDIS_URL.',
-      error,
-    );
+    return unavailable('Redis', REDIS_URL, hint, lastError ?? error);
   }
 }
 

@@ -1,0 +1,64 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { Session } from '../src/index.js';
+import { escapeHtml, page } from './html.js';
+import type { AppSession } from './session-data.js';
+
+/** One button per seed operation: [method, path, label]. GETs read; POSTs change the session. */
+const OPERATIONS: [method: 'get' | 'post', path: string, label: string][] = [
+  ['post', '/session/set', '1. Set username and email'],
+  ['get', '/session/get', '2. Get them (with defaults)'],
+  ['get', '/session/check', '3. Check if username exists'],
+  ['post', '/session/update', '4. Update username'],
+  ['post', '/session/delete', '5. Delete username'],
+  ['post', '/session/pop', '5. Pop username'],
+  ['post', '/session/create', '6. Create a new session, keeping the data'],
+  ['post', '/session/clear', '7. Clear all data'],
+  ['get', '/session/id', '8. Get the session id'],
+  ['post', '/session/new-session', '9. Create a new session'],
+];
+
+/** The sample's home page: the current session contents and a form per operation. */
+@Controller()
+export class HomeController {
+  /** Plain HTML forms, no script: each one answers with the seed's text; come back here to see the effect. */
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  home(@Session() session: Session<AppSession>): string {
+    const rows = session
+      .entries()
+      .map(
+        ([key, value]) =>
+          `<tr><th>${escapeHtml(key)}</th><td><code>${escapeHtml(JSON.stringify(value))}</code></td></tr>`,
+      )
+      .join('\n');
+    const contents = session.isEmpty()
+      ? '<p id="session-empty">The session is empty.</p>'
+      : `<table id="session-contents">\n${rows}\n</table>`;
+    const forms = OPERATIONS.map(
+      ([method, path, label]) =>
+        `<form method="${method}" action="${path}"><button>${escapeHtml(label)}</button></form>`,
+    ).join('\n');
+    const user = session.get('userId') === undefined ? undefined : session.get('username');
+    const account = user
+      ? `<p>Logged in as <strong>${escapeHtml(user)}</strong>. <a href="/profile">Profile</a></p>
+<form method="post" action="/logout"><button>Log out</button></form>`
+      : `<p>Not logged in. <a href="/profile">Profile</a> (login required) or:</p>
+<form method="post" action="/login">
+  <label>Username <input name="username" value="antone"></label>
+  <label>Password <input name="password" type="password" placeholder="secret"></label>
+  <button>Log in</button>
+</form>`;
+    return page(
+      'nest-session sample',
+      `<h1>nest-session sample</h1>
+<p>Django's <code>request.session</code> operations on NestJS. Each button runs one of them and answers with
+the Django example's text; come back to this page to see what the session holds.</p>
+<h2>Session contents</h2>
+${contents}
+<h2>Operations</h2>
+${forms}
+<h2>Login</h2>
+${account}`,
+    );
+  }
+}

@@ -1,0 +1,367 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisClientLike } from '../../src/redis.store.js';
+import { RedisStore } from '../../src/redis.store.js';
+import { connectRedisOrSkip, deleteRedisPrefix, uniqueName } from '../support/services.js';
+import { describeSessionStore, ownedRecord, randomKey, sampleRecord } from './store-conformance.js';
+
+// Type tests (checked by `tsc --noEmit`): ioredis clients fit the structural client type,
+// so users pass them as-is while the package's types never import ioredis.
+type Assignable<Target, Source extends Target> = Source;
+export type RedisIsClientLike = Assignable<RedisClientLike, Redis>;
+export type ClusterIsClientLike = Assignable<RedisClientLike, Cluster>;
+
+const redis = await connectRedisOrSkip();
+
+/** A client that records the name of every command sent through it (one call = one round trip). */
+function countingClient(client: RedisClientLike): { client: RedisClientLike; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    client: {
+      evalsha: (...args) => (calls.push('evalsha'), client.evalsha(...args)),
+      eval: (...args) => (calls.push('eval'), client.eval(...args)),
+      hgetall: (key) => (calls.push('hgetall'), client.hgetall(key)),
+      sscan: (...args) => (calls.push('sscan'), client.sscan(...args)),
+    },
+  };
+}
+
+if (!redis) {
+  describe.skip('RedisStore (Redis unreachable)', () => {
+    it('needs a Redis server', () => undefined);
+  });
+} else {
+  afterAll(() => redis.quit());
+
+  describeSessionStore('RedisStore', {
+    setup: async () => {
+      const prefix = `${uniqueName('test_sess')}:`;
+      const store = new RedisStore({ client: redis, prefix });
+      return {
+        store,
+        teardown: () => deleteRedisPrefix(redis, prefix),
+        rawExists: async (key) => (await redis.exists(prefix + key)) === 1,
+        sibling: () => new RedisStore({ client: redis, prefix }),
+        corrupt: async (key, kind) => {
+          const k = prefix + key;
+          const e = String(Date.now() + 60_000);
+          const m = JSON.stringify({ createdAt: 1 });
+          // Corrupt records are written without TTL on purpose: the store must still remove them.
+          if (kind === 'missing e') await redis.hset(k, 'm', m, 'd:a', '1');
+          else if (kind === 'missing m') await redis.hset(k, 'e', e, 'd:a', '1');
+          else if (kind === 'non-numeric e') await redis.hset(k, 'e', 'soon', 'm', m);
+          else if (kind === 'unparsable m') await redis.hset(k, 'e', e, 'm', '{oops');
+          else if (kind === 'm not an object') await redis.hset(k, 'e', e, 'm', '[1]');
+          else if (kind === 'unparsable data field')
+            await redis.hset(k, 'e', e, 'm', m, 'd:a', 'nope');
+          else throw new Error(`unknown corruption ${kind}`);
+        },
+      };
+    },
+    corruptions: [
+      'missing e',
+      'missing m',
+      'non-numeric e',
+      'unparsable m',
+      'm not an object',
+      'unparsable data field',
+    ],
+    clearExpiredCounts: false,
+  });
+
+  describe('RedisStore specifics', () => {
+    let prefix: string;
+    let store: RedisStore;
+
+    beforeEach(() => {
+      prefix = `${uniqueName('test_sess')}:`;
+      store = new RedisStore({ client: redis, prefix });
+    });
+
+    afterEach(() => deleteRedisPrefix(redis, prefix));
+
+    /** Asserts the key has a TTL that ends at `expiresAt` (give or take the test's own latency). */
+    const expectTtlUntil = async (key: string, expiresAt: number): Promise<void> => {
+      const before = Date.now();
+      const pttl = await redis.pttl(prefix + key);
+      expect(pttl).toBeGreaterThan(0);
+      // Same host, so same clock; 50 ms of slack for timer granularity.
+      expect(pttl).toBeLessThanOrEqual(expiresAt - before + 50);
+      expect(pttl).toBeGreaterThan(expiresAt - Date.now() - 1000);
+    };
+
+    it('uses one hash per session: e, m and one d:<name> field per data key', async () => {
+      const key = randomKey();
+      const record = sampleRecord();
+      await store.create(key, record);
+      expect(await redis.type(prefix + key)).toBe('hash');
+      const hash = await redis.hgetall(prefix + key);
+      const expected: Record<string, string> = {
+        e: String(record.expiresAt),
+        m: JSON.stringify(record.meta),
+      };
+      for (const [name, value] of Object.entries(record.data))
+        expected[`d:${name}`] = JSON.stringify(value);
+      expect(hash).toEqual(expected);
+      // The default prefix.
+      const defaultStore = new RedisStore({ client: redis });
+      const other = randomKey();
+      await defaultStore.create(other, record);
+      expect(await redis.exists(`sess:${other}`)).toBe(1);
+      await defaultStore.destroy(other);
+    });
+
+    it('every key carries a TTL matching expiresAt after create, patch, touch and rename', async () => {
+      const key = randomKey();
+      const record = sampleRecord(60_000);
+      await store.create(key, record);
+      await expectTtlUntil(key, record.expiresAt);
+
+      const patched = Date.now() + 120_000;
+      await store.patch(key, { set: { b: 2 }, unset: ['userId'], expiresAt: patched });
+      await expectTtlUntil(key, patched);
+      expect(await redis.hget(prefix + key, 'e')).toBe(String(patched));
+
+      const touched = Date.now() + 180_000;
+      await store.touch(key, touched, record.meta);
+      await expectTtlUntil(key, touched);
+      expect(await redis.hget(prefix + key, 'e')).toBe(String(touched));
+
+      const to = randomKey();
+      await store.rename(key, to);
+      expect(await redis.exists(prefix + key)).toBe(0);
+      await expectTtlUntil(to, touched);
+    });
+
+    it('unset removes the d:<name> fields from the hash', async () => {
+      const key = randomKey();
+      await store.create(key, {
+        data: { a: 1, b: 2 },
+        expiresAt: Date.now() + 60_000,
+        meta: { createdAt: 1 },
+      });
+      await store.patch(key, { set: { c: 3 }, unset: ['a'], expiresAt: Date.now() + 60_000 });
+      expect((await redis.hkeys(prefix + key)).sort()).toEqual(['d:b', 'd:c', 'e', 'm']);
+    });
+
+    it('an undefined value in a patch deletes the key, like JSON would', async () => {
+      const key = randomKey();
+      await store.create(key, {
+        data: { a: 1 },
+        expiresAt: Date.now() + 60_000,
+        meta: { createdAt: 1 },
+      });
+      const set = { a: undefined } as unknown as Record<string, number>;
+      await store.patch(key, { set, unset: [], expiresAt: Date.now() + 60_000 });
+      expect((await store.get(key))?.data).toEqual({});
+    });
+
+    it('round trips: get = 1 HGETALL, patch = 1 EVALSHA, create/touch/rename/destroy = 1 each', async () => {
+      const counting = countingClient(redis);
+      const counted = new RedisStore({ client: counting.client, prefix });
+      const key = randomKey();
+      // Warm-up, so that every script is cached on the server (the first call may cost EVALSHA + EVAL).
+      await counted.create(key, sampleRecord());
+      await counted.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 });
+      await counted.touch(key, Date.now() + 60_000, { createdAt: 1 });
+      const warm = randomKey();
+      await counted.rename(key, warm);
+      await counted.rename(warm, key);
+      await counted.destroy(randomKey());
+      await counted.listByUser('warm');
+      await counted.create(warm, ownedRecord('u-rt', 50));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await counted.clearExpired();
+
+      const measure = async (op: () => Promise<unknown>): Promise<string[]> => {
+        counting.calls.length = 0;
+        await op();
+        return [...counting.calls];
+      };
+      expect(await measure(() => counted.get(key))).toEqual(['hgetall']);
+      expect(
+        await measure(() =>
+          counted.patch(key, {
+            set: { a: 2, b: [1, 2], c: { d: 'e' } },
+            unset: ['userId', 'flags'],
+            expiresAt: Date.now() + 60_000,
+            meta: { createdAt: 5 },
+          }),
+        ),
+      ).toEqual(['evalsha']);
+      expect(await measure(() => counted.create(randomKey(), sampleRecord()))).toEqual(['evalsha']);
+      expect(
+        await measure(() => counted.touch(key, Date.now() + 60_000, { createdAt: 1 })),
+      ).toEqual(['evalsha']);
+      const to = randomKey();
+      expect(await measure(() => counted.rename(key, to))).toEqual(['evalsha']);
+      expect(await measure(() => counted.get(key))).toEqual(['hgetall']); // missing: still 1
+      expect(await measure(() => counted.destroy(to))).toEqual(['evalsha']);
+      // Owned sessions cost the same: the index is kept by the same scripts.
+      const owned = randomKey();
+      expect(await measure(() => counted.create(owned, ownedRecord('u-rt')))).toEqual(['evalsha']);
+      expect(
+        await measure(() =>
+          counted.patch(owned, {
+            set: { a: 1 },
+            unset: [],
+            expiresAt: Date.now() + 60_000,
+            userId: 'u-rt2',
+          }),
+        ),
+      ).toEqual(['evalsha']);
+      expect(await measure(() => counted.get(owned))).toEqual(['hgetall']);
+      expect(await measure(() => counted.rename(owned, randomKey()))).toEqual(['evalsha']);
+      expect(await measure(() => counted.listByUser('u-rt2'))).toEqual(['evalsha']);
+      // One SSCAN step (a single user indexed) and one PRUNE script per user.
+      expect(await measure(() => counted.clearExpired())).toEqual(['sscan', 'evalsha']);
+    });
+
+    it('falls back to EVAL when the server does not know a script (NOSCRIPT)', async () => {
+      const calls: string[] = [];
+      const client: RedisClientLike = {
+        evalsha: async () => {
+          calls.push('evalsha');
+          throw new Error('NOSCRIPT No matching script. Please use EVAL.');
+        },
+        eval: (...args) => (calls.push('eval'), redis.eval(...args)),
+        hgetall: (key) => redis.hgetall(key),
+        sscan: (...args) => redis.sscan(...args),
+      };
+      const fallback = new RedisStore({ client, prefix });
+      const key = randomKey();
+      const record = sampleRecord();
+      expect(await fallback.create(key, record)).toBe(true);
+      expect(calls).toEqual(['evalsha', 'eval']);
+      expect(await fallback.get(key)).toEqual(record);
+    });
+
+    it('other script errors are not swallowed', async () => {
+      const client: RedisClientLike = {
+        evalsha: async () => {
+          throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
+        },
+        eval: () => Promise.reject(new Error('eval must not be called')),
+        hgetall: (key) => redis.hgetall(key),
+        sscan: (...args) => redis.sscan(...args),
+      };
+      await expect(
+        new RedisStore({ client, prefix }).touch(randomKey(), 1, { createdAt: 1 }),
+      ).rejects.toThrow('WRONGTYPE');
+    });
+
+    it('a record whose e has passed by the app clock is absent even before Redis evicts it', async () => {
+      const key = randomKey();
+      // Simulate a Redis clock behind the app's: the hash says expired, but the TTL is still long.
+      await redis.hset(prefix + key, 'e', String(Date.now() - 1), 'm', '{"createdAt":1}');
+      await redis.pexpire(prefix + key, 60_000);
+      expect(await store.get(key)).toBeUndefined();
+      expect(await store.touch(key, Date.now() + 60_000, { createdAt: 1 })).toBe(false);
+      const record = sampleRecord();
+      expect(await store.create(key, record)).toBe(true);
+      expect(await store.get(key)).toEqual(record);
+    });
+
+    it('keeps the per-user index in a zset per user and a set of users, with TTLs', async () => {
+      const user = 'ann:42'; // any string works as a user id, colons included
+      const [a, b] = [randomKey(), randomKey()];
+      const ra = ownedRecord(user, 60_000);
+      const rb = ownedRecord(user, 120_000);
+      await store.create(a, ra);
+      await store.create(b, rb);
+      expect(await redis.hget(prefix + a, 'u')).toBe(user);
+      const zset = `${prefix}user:${user}`;
+      expect(await redis.type(zset)).toBe('zset');
+      expect(await redis.zrange(zset, 0, '-1', 'WITHSCORES')).toEqual([
+        a,
+        String(ra.expiresAt),
+        b,
+        String(rb.expiresAt),
+      ]);
+      expect(await redis.smembers(`${prefix}users`)).toEqual([user]);
+      // The index outlives its latest member by a day, so clearExpired() still finds expired members.
+      const pttl = await redis.pttl(zset);
+      expect(pttl).toBeGreaterThan(rb.expiresAt + 86_400_000 - Date.now() - 1000);
+      expect(pttl).toBeLessThanOrEqual(rb.expiresAt + 86_400_000 - Date.now() + 50);
+      // touch moves the score; the set of users itself has no TTL.
+      const touched = Date.now() + 30_000;
+      await store.touch(a, touched, ra.meta);
+      expect(await redis.zscore(zset, a)).toBe(String(touched));
+      expect(await redis.pttl(`${prefix}users`)).toBe(-1);
+      // Losing the owner removes the member; the last one removes the zset and the user.
+      await store.patch(a, { set: {}, unset: [], expiresAt: touched, userId: null });
+      expect(await redis.hexists(prefix + a, 'u')).toBe(0);
+      expect(await redis.zrange(zset, 0, '-1')).toEqual([b]);
+      await store.destroy(b);
+      expect(await redis.exists(zset)).toBe(0);
+      expect(await redis.smembers(`${prefix}users`)).toEqual([]);
+    });
+
+    it('clearExpired reports a member whose hash Redis already evicted, and only once', async () => {
+      const user = 'bo';
+      const key = randomKey();
+      const events: unknown[] = [];
+      store.onExpired((e) => events.push(e));
+      await store.create(key, ownedRecord(user, 100));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(await redis.exists(prefix + key)).toBe(0); // evicted through its TTL
+      expect(await redis.zscore(`${prefix}user:${user}`, key)).not.toBeNull();
+      expect(await store.clearExpired()).toBe(1);
+      expect(events).toEqual([{ key, userId: user }]);
+      expect(await redis.exists(`${prefix}user:${user}`)).toBe(0);
+      expect(await redis.sismember(`${prefix}users`, user)).toBe(0);
+      expect(await store.clearExpired()).toBe(0);
+    });
+
+    it('clearExpired deletes an expired hash Redis has not evicted yet, and corrects stale scores', async () => {
+      const user = 'cy';
+      const [expired, alive] = [randomKey(), randomKey()];
+      const events: unknown[] = [];
+      store.onExpired((e) => events.push(e));
+      await store.create(expired, ownedRecord(user));
+      await store.create(alive, ownedRecord(user));
+      // A Redis clock behind the app's: the hash says expired, its TTL is still long.
+      await redis.hset(prefix + expired, 'e', String(Date.now() - 1));
+      await redis.zadd(`${prefix}user:${user}`, Date.now() - 1, expired);
+      // A score behind its (live) hash.
+      await redis.zadd(`${prefix}user:${user}`, Date.now() - 1, alive);
+      expect(await store.clearExpired()).toBe(1);
+      expect(events).toEqual([{ key: expired, userId: user }]);
+      expect(await redis.exists(prefix + expired)).toBe(0);
+      expect(await redis.zscore(`${prefix}user:${user}`, alive)).toBe(
+        await redis.hget(prefix + alive, 'e'),
+      );
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([alive]);
+    });
+
+    it('clearExpired walks many users and prunes in batches', async () => {
+      const events: { key: string; userId?: string }[] = [];
+      store.onExpired((e) => events.push(e));
+      const users = Array.from({ length: 250 }, (_, i) => `many-${i}`);
+      await Promise.all(users.map((u) => store.create(randomKey(), ownedRecord(u, 100))));
+      const busy = 'busy';
+      await Promise.all(
+        Array.from({ length: 1200 }, () => store.create(randomKey(), ownedRecord(busy, 100))),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(await store.clearExpired()).toBe(1450);
+      expect(new Set(events.map((e) => e.key)).size).toBe(1450);
+      expect(events.filter((e) => e.userId === busy)).toHaveLength(1200);
+      expect(await redis.scard(`${prefix}users`)).toBe(0);
+    });
+
+    it('get removes a corrupt owned record together with its index entry', async () => {
+      const key = randomKey();
+      await store.create(key, ownedRecord('dee'));
+      await redis.hset(prefix + key, 'm', '{oops');
+      expect(await store.get(key)).toBeUndefined();
+      expect(await redis.exists(prefix + key)).toBe(0);
+      expect(await redis.exists(`${prefix}user:dee`)).toBe(0);
+    });
+
+    it('never quits the client', async () => {
+      await store.clearExpired();
+      expect(redis.status).toBe('ready');
+    });
+  });
+}
