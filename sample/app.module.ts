@@ -3,12 +3,17 @@ import { AccountService } from './account.service.js';
 import { AuthController } from './auth.controller.js';
 import { HomeController } from './home.controller.js';
 import { SeedController } from './seed.controller.js';
+import { SessionEventLog } from './session-event-log.js';
 import { SampleSessionModule } from './session-store.factory.js';
+import { SessionsController } from './sessions.controller.js';
 
-/** The sample application: sessions (store from `SESSION_STORE`), the seed's routes, login and a home page. */
+/**
+ * The sample application: sessions (store from `SESSION_STORE`), the seed's routes, login, a home page and
+ * "your sessions" (list, revoke, log out everywhere else).
+ */
 @Module({
   imports: [SampleSessionModule],
-  controllers: [HomeController, SeedController, AuthController],
-  providers: [AccountService],
+  controllers: [HomeController, SeedController, AuthController, SessionsController],
+  providers: [AccountService, SessionEventLog],
 })
 export class AppModule {}

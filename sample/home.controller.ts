@@ -40,7 +40,7 @@ export class HomeController {
     ).join('\n');
     const user = session.get('userId') === undefined ? undefined : session.get('username');
     const account = user
-      ? `<p>Logged in as <strong>${escapeHtml(user)}</strong>. <a href="/profile">Profile</a></p>
+      ? `<p>Logged in as <strong>${escapeHtml(user)}</strong>. <a href="/profile">Profile</a> · <a href="/sessions">Your sessions</a></p>
 <form method="post" action="/logout"><button>Log out</button></form>`
       : `<p>Not logged in. <a href="/profile">Profile</a> (login required) or:</p>
 <form method="post" action="/login">

@@ -82,6 +82,9 @@ export function sessionOptions(sample: SampleStore): SessionModuleOptions {
     secret: (process.env.SESSION_SECRET ?? 'dev-only-secret-change-me').split(','),
     // Where SessionGuard sends browsers that are not logged in.
     loginUrl: '/login',
+    // At most 5 live sessions per user (the "your sessions" page lists them): a sixth login evicts the
+    // user's oldest session (the default `onLimit: 'evict-oldest'`; `'refuse'` would answer 409 instead).
+    maxSessionsPerUser: 5,
   };
 }
 

@@ -165,8 +165,14 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this.cookieAction = 'set';
   }
 
-  cycleKey(): Promise<void> {
-    return this.create();
+  async cycleKey(): Promise<void> {
+    // A session not stored yet has no id an attacker could have planted: its first save generates a
+    // fresh one anyway, together with the data of the login (so one write, and `created` knows the user).
+    if (this._id === null) {
+      this._accessed = true;
+      return;
+    }
+    await this.create();
   }
 
   async flush(): Promise<void> {

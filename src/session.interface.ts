@@ -49,7 +49,10 @@ export interface Session<T extends object = Record<string, unknown>> {
 
   /** Gives the session a new id now, keeping its data; the old id stops working (the seed's `create()`). */
   create(): Promise<void>;
-  /** Same as `create()` under Django's name: call it on login to prevent session fixation. */
+  /**
+   * Django's name for rotating the id: call it on login to prevent session fixation. Like `create()` on a
+   * stored session; on one not stored yet it does nothing now, as its first save generates a fresh id.
+   */
   cycleKey(): Promise<void>;
   /** Logout: destroys the stored session, empties the data and deletes the cookie in the response. */
   flush(): Promise<void>;

@@ -87,53 +87,54 @@ export interface StoreApp {
   close(): Promise<void>;
 }
 
+/**
+ * Boots an app on `store`; closing it also releases the store's client (`releaseClient`), as a
+ * separately deployed instance would on shutdown.
+ */
+export async function storeApp(
+  store: SessionStore,
+  options: SessionModuleOptions = {},
+  releaseClient: () => unknown = () => undefined,
+): Promise<StoreApp> {
+  const app = await createApp({ ...options, store }, [StoreTestController, AccountTestController]);
+  return {
+    app,
+    store,
+    close: async () => {
+      await app.close();
+      await releaseClient();
+    },
+  };
+}
+
 /** Boots an app on Redis with its own ioredis client. */
-export async function redisApp(
+export function redisApp(
   prefix: string,
   url = REDIS_URL,
   options: SessionModuleOptions = {},
 ): Promise<StoreApp> {
   const client = new Redis(url, { lazyConnect: false });
   client.on('error', () => undefined);
-  const store = new RedisStore({ client, prefix });
-  const app = await createApp({ ...options, store }, [StoreTestController, AccountTestController]);
-  return {
-    app,
-    store,
-    close: async () => {
-      await app.close();
-      client.disconnect();
-    },
-  };
+  return storeApp(new RedisStore({ client, prefix }), options, () => client.disconnect());
 }
 
 /** Boots an app on a (possibly shared) MemoryStore: two apps on one store stand for two instances. */
-export async function memoryApp(
+export function memoryApp(
   store: SessionStore,
   options: SessionModuleOptions = {},
 ): Promise<StoreApp> {
-  const app = await createApp({ ...options, store }, [StoreTestController, AccountTestController]);
-  return { app, store, close: () => app.close() };
+  return storeApp(store, options);
 }
 
 /** Boots an app on PostgreSQL with its own pg pool. */
-export async function postgresApp(
+export function postgresApp(
   tableName: string,
   url = DATABASE_URL,
   options: SessionModuleOptions = {},
 ): Promise<StoreApp> {
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 1000 });
   pool.on('error', () => undefined);
-  const store = new PostgresStore({ pool, tableName });
-  const app = await createApp({ ...options, store }, [StoreTestController, AccountTestController]);
-  return {
-    app,
-    store,
-    close: async () => {
-      await app.close();
-      await pool.end();
-    },
-  };
+  return storeApp(new PostgresStore({ pool, tableName }), options, () => pool.end());
 }
 
 /** The `name=value` part of the session cookie a response set, or `undefined`. */
