@@ -24,6 +24,11 @@ interface MemoryEntry {
   meta: SessionMeta;
   expiresAt: number;
   userId?: string;
+  /** Neighbours in the recency list (least recently used first). */
+  older?: MemoryEntry;
+  newer?: MemoryEntry;
+  /** The store key, for evicting from the list's head. */
+  key?: string;
 }
 
 /**
@@ -33,6 +38,12 @@ interface MemoryEntry {
 export class MemoryStore extends SessionStore {
   private static warnedInProduction = false;
   private readonly entries = new Map<string, MemoryEntry>();
+  /**
+   * Recency list, least recently used first. A linked list rather than Map order: evicting from the front
+   * of a large Map means skipping the holes earlier deletions left there, which grows with the churn.
+   */
+  private oldest: MemoryEntry | undefined;
+  private newest: MemoryEntry | undefined;
   /** The per-user index: user id → store keys of that user's sessions. */
   private readonly byUser = new Map<string, Set<string>>();
   private readonly maxEntries: number;
@@ -70,9 +81,8 @@ export class MemoryStore extends SessionStore {
   async get(key: string): Promise<SessionRecord | undefined> {
     const entry = this.live(key);
     if (!entry) return undefined;
-    // Re-insert so that Map order is least-recently-used first (the index is unaffected).
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.unlink(entry);
+    this.append(entry);
     return {
       data: JSON.parse(entry.json) as Record<string, JsonValue>,
       expiresAt: entry.expiresAt,
@@ -98,13 +108,17 @@ export class MemoryStore extends SessionStore {
     const data = JSON.parse(entry.json) as Record<string, JsonValue>;
     for (const name of patch.unset) delete data[name];
     Object.assign(data, patch.set);
-    this.remove(key);
-    this.insert(key, {
-      json: JSON.stringify(data),
-      meta: patch.meta ? { ...patch.meta } : entry.meta,
-      expiresAt: patch.expiresAt,
-      userId: patch.userId === undefined ? entry.userId : (patch.userId ?? undefined),
-    });
+    // Updated in place: only the owner index and the recency list move, never the (large) Map.
+    entry.json = JSON.stringify(data);
+    if (patch.meta) entry.meta = { ...patch.meta };
+    entry.expiresAt = patch.expiresAt;
+    if (patch.userId !== undefined && (patch.userId ?? undefined) !== entry.userId) {
+      this.unindex(key, entry);
+      entry.userId = patch.userId ?? undefined;
+      this.index(key, entry);
+    }
+    this.unlink(entry);
+    this.append(entry);
     return true;
   }
 
@@ -173,16 +187,27 @@ export class MemoryStore extends SessionStore {
   }
 
   private insert(key: string, entry: MemoryEntry): void {
+    entry.key = key;
     this.entries.set(key, entry);
-    if (entry.userId !== undefined) {
-      let keys = this.byUser.get(entry.userId);
-      if (!keys) this.byUser.set(entry.userId, (keys = new Set()));
-      keys.add(key);
-    }
-    if (this.entries.size > this.maxEntries) {
-      // The first key in insertion order is the least recently used one.
-      this.remove(this.entries.keys().next().value as string);
-    }
+    this.append(entry);
+    this.index(key, entry);
+    if (this.entries.size > this.maxEntries) this.remove(this.oldest?.key as string);
+  }
+
+  /** Adds the entry to its owner's index. */
+  private index(key: string, entry: MemoryEntry): void {
+    if (entry.userId === undefined) return;
+    let keys = this.byUser.get(entry.userId);
+    if (!keys) this.byUser.set(entry.userId, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Removes the entry from its owner's index. */
+  private unindex(key: string, entry: MemoryEntry): void {
+    if (entry.userId === undefined) return;
+    const keys = this.byUser.get(entry.userId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byUser.delete(entry.userId);
   }
 
   /** Deletes the entry and its index entry; `true` when there was one. */
@@ -190,11 +215,25 @@ export class MemoryStore extends SessionStore {
     const entry = this.entries.get(key);
     if (!entry) return false;
     this.entries.delete(key);
-    if (entry.userId !== undefined) {
-      const keys = this.byUser.get(entry.userId);
-      keys?.delete(key);
-      if (keys?.size === 0) this.byUser.delete(entry.userId);
-    }
+    this.unlink(entry);
+    this.unindex(key, entry);
     return true;
+  }
+
+  /** Puts `entry` at the most recently used end of the recency list. */
+  private append(entry: MemoryEntry): void {
+    entry.older = this.newest;
+    entry.newer = undefined;
+    if (this.newest) this.newest.newer = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+  }
+
+  private unlink(entry: MemoryEntry): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else if (this.oldest === entry) this.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else if (this.newest === entry) this.newest = entry.older;
+    entry.older = entry.newer = undefined;
   }
 }

@@ -1,0 +1,193 @@
+/**
+ * One benchmark server: a Nest application (compiled JS, Express 5) for the scenario named in the
+ * config. Prints `{"port":N}` once listening; exits cleanly on SIGTERM (so --cpu-prof is written).
+ */
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { Controller, type DynamicModule, Get, Module, Req, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Request, RequestHandler } from 'express';
+import session from 'express-session';
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
+import connectPgSimple from 'connect-pg-simple';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { createClient } from 'redis';
+import { MemoryStore, Session, SessionModule, type SessionStore } from '../src/index.js';
+import { PostgresStore } from '../src/postgres.store.js';
+import { RedisStore } from '../src/redis.store.js';
+import {
+  COOKIE_NAME,
+  DATABASE_URL,
+  MAX_AGE_S,
+  PG_POOL_SIZE,
+  REDIS_URL,
+  SCENARIOS,
+  SECRET,
+  type ServerConfig,
+} from './common.js';
+
+interface Data {
+  userId: number;
+  count: number;
+}
+
+/** express-session's data, typed locally rather than by augmenting the global Express types. */
+type EsRequest = Request & { session: session.Session & Partial<Data> };
+
+@Controller()
+class BareController {
+  @Get('login') login(): string {
+    return 'logged in';
+  }
+  @Get('read') read(): string {
+    return 'user 42';
+  }
+  @Get('write') write(): string {
+    return 'count 1';
+  }
+  @Get('plain') plain(): string {
+    return 'plain';
+  }
+}
+
+@Controller()
+class ExpressSessionController {
+  @Get('login') login(@Req() req: EsRequest): string {
+    req.session.userId = 42;
+    return 'logged in';
+  }
+  @Get('read') read(@Req() req: EsRequest): string {
+    return `user ${req.session.userId}`;
+  }
+  @Get('write') write(@Req() req: EsRequest): string {
+    const count = (req.session.count ?? 0) + 1;
+    req.session.count = count;
+    return `count ${count}`;
+  }
+  @Get('plain') plain(): string {
+    return 'plain';
+  }
+}
+
+@Controller()
+class NestSessionController {
+  @Get('login') login(@Session() s: Session<Data>): string {
+    s.set('userId', 42);
+    return 'logged in';
+  }
+  @Get('read') read(@Session() s: Session<Data>): string {
+    return `user ${s.get('userId')}`;
+  }
+  @Get('write') write(@Session() s: Session<Data>): string {
+    const count = s.get('count', 0) + 1;
+    s.set('count', count);
+    return `count ${count}`;
+  }
+  @Get('plain') plain(): string {
+    return 'plain';
+  }
+}
+
+function appModule(controller: Type<unknown>, imports: DynamicModule[] = []): Type<unknown> {
+  @Module({ imports, controllers: [controller] })
+  class AppModule {}
+  return AppModule;
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+  const scenario = SCENARIOS.find((s) => s.id === config.scenario);
+  if (!scenario) throw new Error(`unknown scenario ${config.scenario}`);
+  const closers: (() => Promise<unknown>)[] = [];
+  let module: Type<unknown>;
+  let middleware: RequestHandler | undefined;
+
+  if (scenario.library === 'bare') {
+    module = appModule(BareController);
+  } else if (scenario.library === 'express-session') {
+    let store: session.Store | undefined;
+    if (scenario.backend === 'redis') {
+      const client = createClient({ url: REDIS_URL });
+      await client.connect();
+      closers.push(() => client.quit());
+      store = new ConnectRedisStore({ client, prefix: config.redisPrefix });
+    } else if (scenario.backend === 'postgres') {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: PG_POOL_SIZE });
+      closers.push(() => pool.end());
+      await createPgSimpleTable(pool, config.pgTable);
+      const PgStore = connectPgSimple(session);
+      // No pruning timer: it would add unrelated queries during the measurement.
+      store = new PgStore({ pool, tableName: config.pgTable, pruneSessionInterval: false });
+    }
+    // express-session's best case: no save of untouched or unmodified sessions.
+    middleware = session({
+      secret: SECRET,
+      name: COOKIE_NAME,
+      resave: false,
+      saveUninitialized: false,
+      store,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: false,
+        path: '/',
+        maxAge: MAX_AGE_S * 1000,
+      },
+    }) as RequestHandler;
+    module = appModule(ExpressSessionController);
+  } else {
+    let store: SessionStore;
+    if (scenario.backend === 'redis') {
+      const client = new Redis(REDIS_URL);
+      closers.push(() => client.quit());
+      store = new RedisStore({ client, prefix: config.redisPrefix });
+    } else if (scenario.backend === 'postgres') {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: PG_POOL_SIZE });
+      closers.push(() => pool.end());
+      store = new PostgresStore({ pool, tableName: config.pgTable });
+    } else {
+      store = new MemoryStore();
+    }
+    const sessionModule = SessionModule.forRoot({
+      store,
+      secret: SECRET,
+      maxAge: MAX_AGE_S,
+      cookie: { name: COOKIE_NAME, secure: false, sameSite: 'lax', httpOnly: true, path: '/' },
+    });
+    module = appModule(NestSessionController, [sessionModule]);
+  }
+
+  const app = await NestFactory.create(module, { logger: ['error', 'warn'] });
+  if (middleware) app.use(middleware);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    for (const close of closers) await close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+/** connect-pg-simple's own table.sql uses fixed constraint/index names; these are per-table instead. */
+async function createPgSimpleTable(pool: pg.Pool, table: string): Promise<void> {
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS "${table}" (
+       sid varchar NOT NULL COLLATE "default" CONSTRAINT "${table}_pkey" PRIMARY KEY,
+       sess json NOT NULL,
+       expire timestamp(6) NOT NULL)`,
+  );
+  await pool.query(`CREATE INDEX IF NOT EXISTS "${table}_expire_idx" ON "${table}" (expire)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
