@@ -40,6 +40,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     private readonly config: SessionConfig,
     id: string | null,
     record: SessionRecord | undefined,
+    /** The request's cookie value, when it can be sent back unchanged (signed with the current secret). */
+    private readonly incomingCookieValue?: string,
   ) {
     this._id = record ? id : null;
     this.hadCookie = id !== null;
@@ -273,6 +275,14 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     if (this.meta.expiresAtFixed !== undefined) return false;
     if (this.meta.expiry === undefined) return this.config.expireAtBrowserClose;
     return this.meta.expiry === 0;
+  }
+
+  /** The request's own cookie value if it still names this session, so the response need not sign it again. */
+  sentCookieValue(): string | undefined {
+    const value = this.incomingCookieValue;
+    const id = this._id;
+    if (value === undefined || id === null) return undefined;
+    return value === id || value.startsWith(`${id}.`) ? value : undefined;
   }
 
   /** The cookie's Max-Age in seconds, or `undefined` for a cookie that ends with the browser. */

@@ -7,6 +7,14 @@ import { isWellFormedSessionId } from './session-id.js';
 /** Longest cookie value we look at: a 43-character id, a dot and a 43-character signature. */
 const MAX_COOKIE_VALUE = 87;
 
+/** The session cookie a request carried, once its signature checked out. */
+export interface IncomingSessionCookie {
+  /** The session id. */
+  id: string;
+  /** The cookie value as sent; signed with the current secret (or unsigned), so it can be sent back as is. */
+  reusableValue: string | undefined;
+}
+
 function sign(id: string, secret: string): string {
   return createHmac('sha256', secret).update(id).digest('base64url');
 }
@@ -15,20 +23,28 @@ function sign(id: string, secret: string): string {
  * The session id the request's cookie carries, or `undefined` when there is none or it is malformed,
  * oversized or badly signed (such a cookie is never adopted). Signatures are compared in constant time.
  */
-export function readSessionId(req: IncomingMessage, config: SessionConfig): string | undefined {
+export function readSessionCookie(
+  req: IncomingMessage,
+  config: SessionConfig,
+): IncomingSessionCookie | undefined {
   const header = req.headers.cookie;
   if (!header || !header.includes(config.cookieName)) return undefined;
   const value = parseCookies(header)[config.cookieName];
   if (!value || value.length > MAX_COOKIE_VALUE) return undefined;
-  if (config.secrets.length === 0) return isWellFormedSessionId(value) ? value : undefined;
+  if (config.secrets.length === 0) {
+    return isWellFormedSessionId(value) ? { id: value, reusableValue: value } : undefined;
+  }
   const dot = value.indexOf('.');
   if (dot < 0) return undefined;
   const id = value.slice(0, dot);
   if (!isWellFormedSessionId(id)) return undefined;
   const given = Buffer.from(value.slice(dot + 1));
-  for (const secret of config.secrets) {
-    const expected = Buffer.from(sign(id, secret));
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return id;
+  for (let i = 0; i < config.secrets.length; i++) {
+    const expected = Buffer.from(sign(id, config.secrets[i]));
+    if (given.length === expected.length && timingSafeEqual(given, expected)) {
+      // A cookie signed with an older secret is re-signed with the current one when it is next sent.
+      return { id, reusableValue: i === 0 ? value : undefined };
+    }
   }
   return undefined;
 }
@@ -43,27 +59,45 @@ function isSecure(req: IncomingMessage, config: SessionConfig): boolean {
   return first === 'https';
 }
 
-/** The `Set-Cookie` value that hands `id` to the browser; `maxAge` in seconds, `undefined` for a browser-session cookie. */
+/** `; Path=/; HttpOnly; SameSite=Lax`-style attributes, serialised by `cookie` once per config and security. */
+const attributeCache = new WeakMap<SessionConfig, Map<boolean, string>>();
+
+function fixedAttributes(config: SessionConfig, secure: boolean): string {
+  let bySecurity = attributeCache.get(config);
+  if (!bySecurity) attributeCache.set(config, (bySecurity = new Map()));
+  let attributes = bySecurity.get(secure);
+  if (attributes === undefined) {
+    const sample = serializeCookie(config.cookieName, 'x', {
+      path: config.path,
+      domain: config.domain,
+      httpOnly: config.httpOnly,
+      sameSite: config.sameSite,
+      secure,
+    });
+    attributes = sample.slice(sample.indexOf(';'));
+    bySecurity.set(secure, attributes);
+  }
+  return attributes;
+}
+
+/**
+ * The `Set-Cookie` value that hands `id` to the browser; `maxAge` in seconds, `undefined` for a
+ * browser-session cookie. `signedValue` is the request's own, still valid, cookie value for this id.
+ */
 export function sessionCookie(
   req: IncomingMessage,
   config: SessionConfig,
   id: string,
   maxAge: number | undefined,
+  signedValue?: string,
 ): string {
-  const value = config.secrets.length ? `${id}.${sign(id, config.secrets[0])}` : id;
-  return serializeCookie(config.cookieName, value, {
-    path: config.path,
-    domain: config.domain,
-    httpOnly: config.httpOnly,
-    sameSite: config.sameSite,
-    secure: isSecure(req, config),
-    ...(maxAge === undefined
-      ? {}
-      : {
-          maxAge: Math.floor(maxAge),
-          expires: new Date(config.now() + Math.floor(maxAge) * 1000),
-        }),
-  });
+  const value =
+    signedValue ?? (config.secrets.length ? `${id}.${sign(id, config.secrets[0])}` : id);
+  const lifetime =
+    maxAge === undefined
+      ? ''
+      : `; Max-Age=${Math.floor(maxAge)}; Expires=${new Date(config.now() + Math.floor(maxAge) * 1000).toUTCString()}`;
+  return `${config.cookieName}=${value}${lifetime}${fixedAttributes(config, isSecure(req, config))}`;
 }
 
 /** The `Set-Cookie` value that deletes the session cookie: same name, Path and Domain, Max-Age=0. */

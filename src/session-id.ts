@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Bytes of CSPRNG output in a session id: 256 bits, twice OWASP's 128-bit minimum. */
 const ID_BYTES = 32;
@@ -16,7 +16,8 @@ export function isWellFormedSessionId(value: string): boolean {
 
 /** The store key of a session id: SHA-256, base64url. A leaked store dump cannot be replayed as cookies. */
 export function storeKeyOf(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  // One-shot hash: no Hash object per request (it runs on every request that loads a session).
+  return hash('sha256', id, 'base64url');
 }
 
 /**
@@ -24,8 +25,5 @@ export function storeKeyOf(id: string): string {
  * neither the id nor the stored hash, and cannot be turned back into either.
  */
 export function handleOf(storeKey: string): string {
-  return createHash('sha256')
-    .update(`nest-session:handle:${storeKey}`)
-    .digest('base64url')
-    .slice(0, 32);
+  return hash('sha256', `nest-session:handle:${storeKey}`, 'base64url').slice(0, 32);
 }

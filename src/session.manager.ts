@@ -3,7 +3,7 @@ import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { RequestSession } from './request-session.js';
 import type { SessionConfig } from './session-config.js';
 import { REQUEST_SESSION } from './session.constants.js';
-import { clearedSessionCookie, readSessionId, sessionCookie } from './session-cookie.js';
+import { clearedSessionCookie, readSessionCookie, sessionCookie } from './session-cookie.js';
 import { SessionEvents } from './session-events.js';
 import { SESSION_CONFIG } from './session.module-definition.js';
 import { StoreGateway } from './store-gateway.js';
@@ -66,7 +66,13 @@ export class SessionManager {
       appendHeader(
         res,
         'Set-Cookie',
-        sessionCookie(req, this.config, session.id, session.cookieMaxAge()),
+        sessionCookie(
+          req,
+          this.config,
+          session.id,
+          session.cookieMaxAge(),
+          session.sentCookieValue(),
+        ),
       );
     } else if (action === 'clear') {
       appendHeader(res, 'Set-Cookie', clearedSessionCookie(req, this.config));
@@ -74,14 +80,23 @@ export class SessionManager {
   }
 
   private async read(req: SessionRequest, res: ServerResponse): Promise<RequestSession> {
-    const id = readSessionId(req, this.config) ?? null;
+    const incoming = readSessionCookie(req, this.config);
+    const id = incoming?.id ?? null;
     let record = id === null ? undefined : await this.gateway.get(id);
     if (record && record.expiresAt <= this.config.now()) {
       // Expiry is the server's call: an expired record is absent, and removed.
       this.gateway.expire(id as string, record.userId).catch(() => undefined);
       record = undefined;
     }
-    const session = new RequestSession(req, res, this.gateway, this.config, id, record);
+    const session = new RequestSession(
+      req,
+      res,
+      this.gateway,
+      this.config,
+      id,
+      record,
+      incoming?.reusableValue,
+    );
     req.session = session;
     return session;
   }

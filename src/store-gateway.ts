@@ -22,6 +22,8 @@ const CREATE_ATTEMPTS = 3;
 export class StoreGateway {
   readonly store: SessionStore;
   private readonly stopListening: () => void;
+  private readonly pending = new Set<PendingCall>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: SessionConfig,
@@ -109,9 +111,11 @@ export class StoreGateway {
     }
   }
 
-  /** Stops relaying the store's expiry reports. */
+  /** Stops relaying the store's expiry reports and the deadline sweeper. */
   close(): void {
     this.stopListening();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private emit(type: SessionEventType, key: string, userId: string | undefined): void {
@@ -123,13 +127,17 @@ export class StoreGateway {
   }
 
   private call<R>(operation: string, run: () => Promise<R>): Promise<R> {
-    const timeout = this.config.storeTimeout;
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(new SessionStoreUnavailableError(`${operation} timed out after ${timeout} ms`)),
-        timeout,
-      );
+      const call: PendingCall = {
+        deadline: Date.now() + this.config.storeTimeout,
+        fail: () =>
+          reject(
+            new SessionStoreUnavailableError(
+              `${operation} timed out after ${this.config.storeTimeout} ms`,
+            ),
+          ),
+      };
+      this.watch(call);
       let pending: Promise<R>;
       try {
         pending = run();
@@ -138,14 +146,38 @@ export class StoreGateway {
       }
       pending.then(
         (value) => {
-          clearTimeout(timer);
+          this.pending.delete(call);
           resolve(value);
         },
         (err: unknown) => {
-          clearTimeout(timer);
+          this.pending.delete(call);
           reject(new SessionStoreUnavailableError(operation, err));
         },
       );
     });
   }
+
+  /**
+   * Tracks a call until its deadline. One shared, unref'd sweeper instead of a timer per call: store
+   * calls run on every session request, and almost all of them finish long before the deadline.
+   */
+  private watch(call: PendingCall): void {
+    this.pending.add(call);
+    if (this.sweeper) return;
+    const tick = Math.min(250, Math.max(10, this.config.storeTimeout / 10));
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const overdue of this.pending) {
+        if (overdue.deadline > now) continue;
+        this.pending.delete(overdue);
+        overdue.fail();
+      }
+    }, tick).unref();
+  }
+}
+
+/** A store call in flight: when it must have answered, and how it fails if it has not. */
+interface PendingCall {
+  deadline: number;
+  fail: () => void;
 }
