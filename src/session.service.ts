@@ -23,8 +23,8 @@ export class SessionService {
 
   /**
    * The current request's session, from any provider the handler calls. Works for handlers marked
-   * `@UseSession()` and in controllers that inject `SessionService` (only those pay for async context
-   * tracking); throws `SessionNotAvailableError` elsewhere.
+   * `@UseSession()` and in controllers that inject `SessionService` (the first such request turns on
+   * Node's async context tracking, a small cost on every promise); throws `SessionNotAvailableError` elsewhere.
    */
   current<T extends object = Record<string, unknown>>(): Session<T> {
     const session = sessionContext.getStore();
