@@ -247,15 +247,7 @@ async function runScenario(scenario: Scenario, runId: string): Promise<ScenarioR
     server = await startServer(serverConfig(scenario, runId));
     let crashed: string | undefined;
     void server.exited.then((code) => (crashed = `server exited with ${code} during the run`));
-    const routes = await runLoad({
-      url: `http://127.0.0.1:${server.port}`,
-      serverPid: server.pid,
-      clockTicks,
-      connections,
-      warmup,
-      duration,
-      sessions: scenario.library !== 'bare',
-    });
+    const routes = await loadServer(server, scenario);
     const rssKb = peakRssKb(server.pid);
     const bad = routes.filter((r) => r.errors > 0 || r.non2xx > 0 || r.requests === 0);
     const failure =
@@ -486,6 +478,19 @@ function machine(): string {
       .map((l) => l.toFixed(2))
       .join(' ')} (other work on the machine skews results)`,
   ].join('\n');
+}
+
+/** Drives every route of a running scenario server with the configured load. */
+function loadServer(server: RunningServer, scenario: Scenario): Promise<RouteResult[]> {
+  return runLoad({
+    url: `http://127.0.0.1:${server.port}`,
+    serverPid: server.pid,
+    clockTicks,
+    connections,
+    warmup,
+    duration,
+    sessions: scenario.library !== 'bare',
+  });
 }
 
 /** The commit, plus a digest of src/ when it has uncommitted changes (others edit it concurrently). */
@@ -781,15 +786,7 @@ async function profile(): Promise<number> {
   ]);
   let routes: RouteResult[];
   try {
-    routes = await runLoad({
-      url: `http://127.0.0.1:${server.port}`,
-      serverPid: server.pid,
-      clockTicks,
-      connections,
-      warmup,
-      duration,
-      sessions: scenario.library !== 'bare',
-    });
+    routes = await loadServer(server, scenario);
   } finally {
     await stopServer(server);
     await cleanupRun(runId);

@@ -23,8 +23,9 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   private storedExpiresAt: number;
   /** The owner as stored (the `loginKey` value when last saved), to re-index on change. */
   private storedOwner: string | undefined;
-  private readonly changed = new Set<string>();
-  private readonly removed = new Set<string>();
+  // Created on first change: most requests only read, and these are allocated per request.
+  private changed: Set<string> | undefined;
+  private removed: Set<string> | undefined;
   /** Keys were removed until none was left: the record and cookie go away on commit. */
   private emptied = false;
   private _modified = false;
@@ -91,8 +92,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this._modified = true;
     this.emptied = false;
     this.data[key] = value;
-    this.changed.add(key);
-    this.removed.delete(key);
+    (this.changed ??= new Set()).add(key);
+    this.removed?.delete(key);
     return this;
   }
 
@@ -184,8 +185,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this.data = {};
     this.meta = this.freshMeta();
     this.storedOwner = undefined;
-    this.changed.clear();
-    this.removed.clear();
+    this.changed = undefined;
+    this.removed = undefined;
     this.emptied = false;
     this._modified = false;
     this.cookieAction = this.hadCookie ? 'clear' : undefined;
@@ -210,12 +211,12 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
           await this.gateway.enforceLimit(owner, this._id);
         }
         const set: Record<string, JsonValue> = {};
-        for (const key of this.changed) set[key] = this.data[key] as JsonValue;
+        for (const key of this.changed ?? []) set[key] = this.data[key] as JsonValue;
         const expiresAt = this.nextExpiresAt();
         this.meta = { ...this.meta, lastSeenAt: now };
         const saved = await this.gateway.patch(this._id, {
           set,
-          unset: [...this.removed],
+          unset: this.removed ? [...this.removed] : [],
           expiresAt,
           meta: this.meta,
           ...(owner === this.storedOwner ? {} : { userId: owner ?? null }),
@@ -303,8 +304,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   private remove(key: string): void {
     delete this.data[key];
-    this.changed.delete(key);
-    this.removed.add(key);
+    this.changed?.delete(key);
+    (this.removed ??= new Set()).add(key);
     this._modified = true;
     if (Object.keys(this.data).length === 0) this.emptied = true;
   }
@@ -361,8 +362,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   }
 
   private markSaved(): void {
-    this.changed.clear();
-    this.removed.clear();
+    this.changed = undefined;
+    this.removed = undefined;
     this.emptied = false;
     this._modified = false;
   }
