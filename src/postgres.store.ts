@@ -299,9 +299,10 @@ export class PostgresStore extends SessionStore {
         );
       } catch (error) {
         // IF NOT EXISTS is not race-free: another instance creating the same table at the same
-        // moment makes ours fail with duplicate_table or unique_violation (on pg_type). Fine if it now exists.
+        // moment makes ours fail with duplicate_table, duplicate_object (its row type) or
+        // unique_violation (on pg_type). Fine if it now exists.
         const code = (error as { code?: unknown } | null)?.code;
-        if (code !== '42P07' && code !== '23505') throw error;
+        if (code !== '42P07' && code !== '42710' && code !== '23505') throw error;
         const { rows } = await this.pool.query(
           `SELECT to_regclass($1) IS NOT NULL AS table_exists,
                   to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS indexes_exist`,

@@ -239,6 +239,12 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this.markSaved();
   }
 
+  /** Whether `save()` has anything to write (changes, `rolling`, or a touch that is due). */
+  needsSave(): boolean {
+    if (this._id === null) return this._modified;
+    return this._modified || this.config.rolling || this.touchDue();
+  }
+
   /** What the response must do with the cookie, once; called by the commit after `save()`. */
   takeCookieAction(): CookieAction {
     const action = this.cookieAction;

@@ -9,7 +9,6 @@ import {
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { RequestSession } from './request-session.js';
 import { SESSION_BOUND, USES_SESSION, SESSION_CONTEXT } from './session.constants.js';
 import { sessionContext } from './session-context.js';
 import { SessionGuard } from './session.guard.js';
@@ -75,23 +74,25 @@ export class SessionHandlerBinder {
     const bound = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
       const req = args[hiddenIndex] as IncomingMessage & { res: ServerResponse };
       args.length = hiddenIndex;
-      const session = await manager.load(req, req.res, true);
+      // Usually loaded already (by the guard or the `@Session()` pipe): no need to wait a tick for it.
+      const session = manager.loaded(req) ?? (await manager.load(req, req.res, true));
       // Nest's own `@Session()` read `req.session` before the session was loaded: hand it the session.
       for (const index of nestSessionIndexes) args[index] = session;
       let result: unknown;
       try {
         result = wantsContext
-          ? await sessionContext.run(session, () => handler.apply(this, args))
-          : await handler.apply(this, args);
+          ? sessionContext.run(session, () => handler.apply(this, args))
+          : handler.apply(this, args);
+        if (isThenable(result)) result = await result;
         // An Observable result is settled first, so the commit follows the work it does.
         if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: undefined });
       } catch (err) {
         // Django saves on any response but a 5xx: a 4xx thrown by the handler still commits.
-        if (err instanceof HttpException && err.getStatus() < 500)
-          await manager.commit(session as RequestSession);
+        if (err instanceof HttpException && err.getStatus() < 500) await manager.commit(session);
         throw err;
       }
-      await manager.commit(session);
+      const committing = manager.commit(session);
+      if (committing) await committing;
       return result;
     };
     for (const key of Reflect.getMetadataKeys(handler)) {
@@ -157,6 +158,10 @@ function nestSessionParams(routeArgs: RouteArgs): number[] {
   return Object.entries(routeArgs)
     .filter(([key]) => Number(key.split(':')[0]) === RouteParamtypes.SESSION)
     .map(([, arg]) => arg.index);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** `@Res()` / `@Next()` without passthrough: the handler answers itself, so only the response hook can commit. */

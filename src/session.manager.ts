@@ -8,8 +8,12 @@ import { SessionEvents } from './session-events.js';
 import { SESSION_CONFIG } from './session.module-definition.js';
 import { StoreGateway } from './store-gateway.js';
 
+/** Where a request keeps its session once loaded, for callers that need not wait. */
+const LOADED_SESSION = Symbol('nest-session:loaded-session');
+
 type SessionRequest = IncomingMessage & {
   [REQUEST_SESSION]?: Promise<RequestSession>;
+  [LOADED_SESSION]?: RequestSession;
   session?: RequestSession;
 };
 
@@ -47,12 +51,25 @@ export class SessionManager {
 
   /**
    * Saves the session if it needs it and writes the cookie and `Vary` headers. Skipped on 5xx responses.
-   * Throws `SessionInterruptedError` / `SessionStoreUnavailableError` when the save did not happen.
+   * Rejects with `SessionInterruptedError` / `SessionStoreUnavailableError` when the save did not happen.
+   * Returns `undefined` when there was nothing to save (most reads), so callers need not wait a tick.
    */
-  async commit(session: RequestSession): Promise<void> {
+  commit(session: RequestSession): Promise<void> | undefined {
+    if (session.res.statusCode >= 500) return undefined;
+    if (!session.needsSave()) {
+      this.writeHeaders(session);
+      return undefined;
+    }
+    return session.save().then(() => this.writeHeaders(session));
+  }
+
+  /** The request's session if it has finished loading, without waiting. */
+  loaded(req: IncomingMessage): RequestSession | undefined {
+    return (req as SessionRequest)[LOADED_SESSION];
+  }
+
+  private writeHeaders(session: RequestSession): void {
     const { req, res } = session;
-    if (res.statusCode >= 500) return;
-    await session.save();
     const action = session.takeCookieAction();
     if (res.headersSent) {
       if (action)
@@ -98,6 +115,7 @@ export class SessionManager {
       incoming?.reusableValue,
     );
     req.session = session;
+    req[LOADED_SESSION] = session;
     return session;
   }
 
