@@ -40,16 +40,14 @@ export class SessionService {
   /** The live sessions of a user, oldest first. */
   async listForUser(userId: string | number): Promise<SessionInfo[]> {
     const entries = await this.manager.gateway.listByUser(String(userId));
-    return entries
-      .sort((a, b) => a.meta.createdAt - b.meta.createdAt)
-      .map(({ key, expiresAt, meta }) => ({
-        handle: handleOf(key),
-        createdAt: new Date(meta.createdAt),
-        lastSeenAt: new Date(meta.lastSeenAt ?? meta.createdAt),
-        expiresAt: new Date(expiresAt),
-        ...(meta.userAgent === undefined ? {} : { userAgent: meta.userAgent }),
-        ...(meta.ip === undefined ? {} : { ip: meta.ip }),
-      }));
+    return entries.map(({ key, expiresAt, meta }) => ({
+      handle: handleOf(key),
+      createdAt: new Date(meta.createdAt),
+      lastSeenAt: new Date(meta.lastSeenAt ?? meta.createdAt),
+      expiresAt: new Date(expiresAt),
+      ...(meta.userAgent === undefined ? {} : { userAgent: meta.userAgent }),
+      ...(meta.ip === undefined ? {} : { ip: meta.ip }),
+    }));
   }
 
   /** Revokes one session of a user by its handle; `false` when the user has no such session. */

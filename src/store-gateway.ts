@@ -77,21 +77,18 @@ export class StoreGateway {
 
   /** Removes a session found expired by the app's clock before the store noticed, reporting `expired`. */
   async expire(id: string, userId: string | undefined): Promise<void> {
-    const key = storeKeyOf(id);
-    if (await this.call('destroy', () => this.store.destroy(key)))
-      this.emit('expired', key, userId);
+    await this.remove(storeKeyOf(id), userId, 'expired');
   }
 
   /** Destroys the session stored under `key`; `true` when it existed. */
-  async destroyKey(key: string, userId: string | undefined): Promise<boolean> {
-    const destroyed = await this.call('destroy', () => this.store.destroy(key));
-    if (destroyed) this.emit('destroyed', key, userId);
-    return destroyed;
+  destroyKey(key: string, userId: string | undefined): Promise<boolean> {
+    return this.remove(key, userId, 'destroyed');
   }
 
-  /** The live sessions of a user. */
-  listByUser(userId: string): Promise<UserSessionEntry[]> {
-    return this.call('listByUser', () => this.store.listByUser(userId));
+  /** The live sessions of a user, oldest first. */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const entries = await this.call('listByUser', () => this.store.listByUser(userId));
+    return entries.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
   }
 
   /**
@@ -105,7 +102,6 @@ export class StoreGateway {
     const others = (await this.listByUser(userId)).filter((entry) => entry.key !== ownKey);
     if (others.length < limit) return;
     if (this.config.onLimit === 'refuse') throw new SessionLimitError(limit);
-    others.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const entry of others.slice(0, others.length - limit + 1)) {
       await this.destroyKey(entry.key, userId);
     }
@@ -116,6 +112,17 @@ export class StoreGateway {
     this.stopListening();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
+  }
+
+  /** Removes the record under `key`; reports `type` only when there was one to remove. */
+  private async remove(
+    key: string,
+    userId: string | undefined,
+    type: 'destroyed' | 'expired',
+  ): Promise<boolean> {
+    const removed = await this.call('destroy', () => this.store.destroy(key));
+    if (removed) this.emit(type, key, userId);
+    return removed;
   }
 
   private emit(type: SessionEventType, key: string, userId: string | undefined): void {
