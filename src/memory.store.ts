@@ -79,16 +79,23 @@ export class MemoryStore extends SessionStore {
   }
 
   async get(key: string): Promise<SessionRecord | undefined> {
+    return this.getSync(key);
+  }
+
+  /** `get` without the promise: the request path reads this store synchronously. */
+  override getSync(key: string): SessionRecord | undefined {
     const entry = this.live(key);
     if (!entry) return undefined;
     this.unlink(entry);
     this.append(entry);
-    return {
+    // Copies: callers may change what they get without changing the store.
+    const record: SessionRecord = {
       data: JSON.parse(entry.json) as Record<string, JsonValue>,
       expiresAt: entry.expiresAt,
       meta: { ...entry.meta },
-      ...(entry.userId === undefined ? {} : { userId: entry.userId }),
     };
+    if (entry.userId !== undefined) record.userId = entry.userId;
+    return record;
   }
 
   async create(key: string, record: SessionRecord): Promise<boolean> {

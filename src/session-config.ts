@@ -1,3 +1,4 @@
+import { CookieSigner } from './cookie-signer.js';
 import { MemoryStore } from './memory.store.js';
 import { SessionConfigError } from './session.errors.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
@@ -6,7 +7,8 @@ import type { SessionStore } from './session-store.js';
 /** The module options with every default filled in and checked once at start-up. */
 export interface SessionConfig {
   store: SessionStore;
-  secrets: string[];
+  /** Signs and verifies cookies with the configured secrets (none: unsigned ids). */
+  signer: CookieSigner;
   cookieName: string;
   domain: string | undefined;
   path: string;
@@ -38,7 +40,7 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
   }
   const config: SessionConfig = {
     store: options.store ?? new MemoryStore(),
-    secrets,
+    signer: new CookieSigner(secrets),
     cookieName: cookie.name ?? 'sessionid',
     domain: cookie.domain,
     path: cookie.path ?? '/',

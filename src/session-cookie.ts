@@ -1,8 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { SessionConfig } from './session-config.js';
-import { isWellFormedSessionId } from './session-id.js';
+import { isWellFormedSessionId, storeKeyOf } from './session-id.js';
 
 /** Longest cookie value we look at: a 43-character id, a dot and a 43-character signature. */
 const MAX_COOKIE_VALUE = 87;
@@ -11,12 +10,10 @@ const MAX_COOKIE_VALUE = 87;
 export interface IncomingSessionCookie {
   /** The session id. */
   id: string;
+  /** The id's store key (computed once here: the signature check needs it too). */
+  key: string;
   /** The cookie value as sent; signed with the current secret (or unsigned), so it can be sent back as is. */
   reusableValue: string | undefined;
-}
-
-function sign(id: string, secret: string): string {
-  return createHmac('sha256', secret).update(id).digest('base64url');
 }
 
 /**
@@ -31,22 +28,21 @@ export function readSessionCookie(
   if (!header || !header.includes(config.cookieName)) return undefined;
   const value = parseCookies(header)[config.cookieName];
   if (!value || value.length > MAX_COOKIE_VALUE) return undefined;
-  if (config.secrets.length === 0) {
-    return isWellFormedSessionId(value) ? { id: value, reusableValue: value } : undefined;
+  const { signer } = config;
+  if (!signer.enabled) {
+    return isWellFormedSessionId(value)
+      ? { id: value, key: storeKeyOf(value), reusableValue: value }
+      : undefined;
   }
   const dot = value.indexOf('.');
   if (dot < 0) return undefined;
   const id = value.slice(0, dot);
   if (!isWellFormedSessionId(id)) return undefined;
-  const given = Buffer.from(value.slice(dot + 1));
-  for (let i = 0; i < config.secrets.length; i++) {
-    const expected = Buffer.from(sign(id, config.secrets[i]));
-    if (given.length === expected.length && timingSafeEqual(given, expected)) {
-      // A cookie signed with an older secret is re-signed with the current one when it is next sent.
-      return { id, reusableValue: i === 0 ? value : undefined };
-    }
-  }
-  return undefined;
+  const key = storeKeyOf(id);
+  const signedWith = signer.verify(id, key, value.slice(dot + 1));
+  if (signedWith < 0) return undefined;
+  // A cookie signed with an older secret is re-signed with the current one when it is next sent.
+  return { id, key, reusableValue: signedWith === 0 ? value : undefined };
 }
 
 /** Whether the response may carry a `Secure` cookie. */
@@ -91,8 +87,7 @@ export function sessionCookie(
   maxAge: number | undefined,
   signedValue?: string,
 ): string {
-  const value =
-    signedValue ?? (config.secrets.length ? `${id}.${sign(id, config.secrets[0])}` : id);
+  const value = signedValue ?? (config.signer.enabled ? config.signer.sign(id) : id);
   const lifetime =
     maxAge === undefined
       ? ''

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, Injectable, type Type } from '@nestjs/common';
 import {
+  CUSTOM_ROUTE_ARGS_METADATA,
   GUARDS_METADATA,
   PATH_METADATA,
   ROUTE_ARGS_METADATA,
@@ -12,14 +13,27 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { SESSION_BOUND, USES_SESSION, SESSION_CONTEXT } from './session.constants.js';
 import { sessionContext } from './session-context.js';
 import { SessionGuard } from './session.guard.js';
+import type { RequestSession } from './request-session.js';
 import { SessionManager } from './session.manager.js';
+import { SessionPipe } from './session.pipe.js';
 import { SessionService } from './session.service.js';
 
-/** Where the binder put the extra `@Req()` argument of a handler (class metadata, per method). */
-const HIDDEN_REQUEST_INDEX = 'nest-session:hidden-request-index';
+/** How the binder rewrote a handler's arguments (class metadata, per method; shared by every application). */
+const BOUND_ARGS = 'nest-session:bound-args';
+
+/** Where the wrapper finds the request, and which arguments it fills with the session itself. */
+interface BoundArgs {
+  /** The extra `@Req()` argument the binder appended. */
+  requestIndex: number;
+  /** `@Session()` arguments (ours, taken out of Nest's param pipeline, and Nest's own built-in one). */
+  sessionIndexes: number[];
+}
 
 type Handler = (...args: unknown[]) => unknown;
-type RouteArgs = Record<string, { index: number; data?: { passthrough?: boolean } }>;
+type RouteArgs = Record<
+  string,
+  { index: number; data?: { passthrough?: boolean }; pipes?: unknown[] }
+>;
 
 /**
  * The fast request path. Before routes are registered it finds every handler that uses the session
@@ -67,33 +81,52 @@ export class SessionHandlerBinder {
     const routeArgs = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ??
       {}) as RouteArgs;
     if (sendsResponseItself(routeArgs)) return;
-    const hiddenIndex = this.hiddenRequestIndex(controller, name, routeArgs);
-    const nestSessionIndexes = nestSessionParams(routeArgs);
+    const { requestIndex, sessionIndexes } = boundArgs(controller, name, routeArgs);
     const manager = this.manager;
 
-    const bound = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
-      const req = args[hiddenIndex] as IncomingMessage & { res: ServerResponse };
-      args.length = hiddenIndex;
-      // Usually loaded already (by the guard or the `@Session()` pipe): no need to wait a tick for it.
-      const session = manager.loaded(req) ?? (await manager.load(req, req.res, true));
-      // Nest's own `@Session()` read `req.session` before the session was loaded: hand it the session.
-      for (const index of nestSessionIndexes) args[index] = session;
+    /** Commits after the handler's result has settled, then hands the result to Nest. */
+    const settle = (result: unknown, session: RequestSession): unknown => {
+      // An Observable result is settled first, so the commit follows the work it does.
+      if (isObservable(result)) {
+        return lastValueFrom(result, { defaultValue: undefined }).then(
+          (value) => settle(value, session),
+          (err: unknown) => fail(err, session),
+        );
+      }
+      const committing = manager.commit(session);
+      return committing ? committing.then(() => result) : result;
+    };
+    /** Django saves on any response but a 5xx: a 4xx thrown by the handler still commits. */
+    const fail = async (err: unknown, session: RequestSession): Promise<never> => {
+      if (err instanceof HttpException && err.getStatus() < 500) await manager.commit(session);
+      throw err;
+    };
+    const run = (self: unknown, args: unknown[], session: RequestSession): unknown => {
+      for (let i = 0; i < sessionIndexes.length; i++) args[sessionIndexes[i]] = session;
       let result: unknown;
       try {
         result = wantsContext
-          ? sessionContext.run(session, () => handler.apply(this, args))
-          : handler.apply(this, args);
-        if (isThenable(result)) result = await result;
-        // An Observable result is settled first, so the commit follows the work it does.
-        if (isObservable(result)) result = await lastValueFrom(result, { defaultValue: undefined });
+          ? sessionContext.run(session, () => handler.apply(self, args))
+          : handler.apply(self, args);
       } catch (err) {
-        // Django saves on any response but a 5xx: a 4xx thrown by the handler still commits.
-        if (err instanceof HttpException && err.getStatus() < 500) await manager.commit(session);
-        throw err;
+        return fail(err, session);
       }
-      const committing = manager.commit(session);
-      if (committing) await committing;
-      return result;
+      return isThenable(result)
+        ? Promise.resolve(result).then(
+            (value) => settle(value, session),
+            (err: unknown) => fail(err, session),
+          )
+        : settle(result, session);
+    };
+    // Not an async function: when the session loads without I/O and needs no save (most reads from an
+    // in-process store), the whole request passes through without a promise or a tick of its own.
+    const bound = function (this: unknown, ...args: unknown[]): unknown {
+      const req = args[requestIndex] as IncomingMessage & { res: ServerResponse };
+      args.length = requestIndex;
+      const loading = manager.load(req, req.res, true);
+      return loading instanceof Promise
+        ? loading.then((session) => run(this, args, session))
+        : run(this, args, loading);
     };
     for (const key of Reflect.getMetadataKeys(handler)) {
       Reflect.defineMetadata(key, Reflect.getMetadata(key, handler), bound);
@@ -101,31 +134,6 @@ export class SessionHandlerBinder {
     Object.defineProperty(bound, 'name', { value: handler.name });
     Object.defineProperty(bound, SESSION_BOUND, { value: true });
     instance[name] = bound;
-  }
-
-  /**
-   * Adds (once per class, shared by every application) an argument that Nest fills with the request,
-   * after the handler's own arguments, so the wrapper can reach the request without another decorator.
-   */
-  private hiddenRequestIndex(
-    controller: Type<unknown>,
-    name: string,
-    routeArgs: RouteArgs,
-  ): number {
-    const known = Reflect.getMetadata(HIDDEN_REQUEST_INDEX, controller, name) as number | undefined;
-    if (known !== undefined) return known;
-    const index = Math.max(-1, ...Object.values(routeArgs).map((arg) => arg.index)) + 1;
-    Reflect.defineMetadata(
-      ROUTE_ARGS_METADATA,
-      {
-        ...routeArgs,
-        [`${RouteParamtypes.REQUEST}:${index}`]: { index, data: undefined, pipes: [] },
-      },
-      controller,
-      name,
-    );
-    Reflect.defineMetadata(HIDDEN_REQUEST_INDEX, index, controller, name);
-    return index;
   }
 }
 
@@ -153,11 +161,30 @@ function guardedBySession(handler: Handler, controller: Type<unknown>): boolean 
   );
 }
 
-/** Where the handler takes Nest's built-in `@Session()` (from `@nestjs/common`), which reads `req.session`. */
-function nestSessionParams(routeArgs: RouteArgs): number[] {
-  return Object.entries(routeArgs)
-    .filter(([key]) => Number(key.split(':')[0]) === RouteParamtypes.SESSION)
-    .map(([, arg]) => arg.index);
+/**
+ * Rewrites a handler's argument metadata once per class and method (every application shares it): appends
+ * an argument that Nest fills with the request, so the wrapper reaches the request without another
+ * decorator, and takes our `@Session()` arguments out of Nest's param pipeline, since the wrapper has the
+ * loaded session in hand anyway (no execution context, pipe or promise per argument and request).
+ * Nest's built-in `@Session()` (it reads `req.session`, unset before the load) is filled by the wrapper too.
+ */
+function boundArgs(controller: Type<unknown>, name: string, routeArgs: RouteArgs): BoundArgs {
+  const known = Reflect.getMetadata(BOUND_ARGS, controller, name) as BoundArgs | undefined;
+  if (known) return known;
+  const kept: RouteArgs = {};
+  const sessionIndexes: number[] = [];
+  for (const [key, arg] of Object.entries(routeArgs)) {
+    const ours = key.includes(CUSTOM_ROUTE_ARGS_METADATA) && arg.pipes?.includes(SessionPipe);
+    if (ours || Number(key.split(':')[0]) === RouteParamtypes.SESSION)
+      sessionIndexes.push(arg.index);
+    if (!ours) kept[key] = arg;
+  }
+  const requestIndex = Math.max(-1, ...Object.values(routeArgs).map((arg) => arg.index)) + 1;
+  kept[`${RouteParamtypes.REQUEST}:${requestIndex}`] = { index: requestIndex, pipes: [] };
+  Reflect.defineMetadata(ROUTE_ARGS_METADATA, kept, controller, name);
+  const bound: BoundArgs = { requestIndex, sessionIndexes };
+  Reflect.defineMetadata(BOUND_ARGS, bound, controller, name);
+  return bound;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

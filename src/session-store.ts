@@ -76,6 +76,13 @@ export abstract class SessionStore {
   /** The record under `key`, or `undefined` when absent, expired or unreadable (corrupt records are removed). */
   abstract get(key: string): Promise<SessionRecord | undefined>;
 
+  /**
+   * Optional, for stores that hold sessions in this process: `get` answered synchronously. The request
+   * path then loads a session without waiting a tick (it prefers this method when present); stores that
+   * do I/O leave it out.
+   */
+  getSync?(key: string): SessionRecord | undefined;
+
   /** Stores `record` under `key` only if nothing lives there; `false` when the key was taken. */
   abstract create(key: string, record: SessionRecord): Promise<boolean>;
 

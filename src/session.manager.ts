@@ -3,9 +3,15 @@ import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { RequestSession } from './request-session.js';
 import type { SessionConfig } from './session-config.js';
 import { REQUEST_SESSION } from './session.constants.js';
-import { clearedSessionCookie, readSessionCookie, sessionCookie } from './session-cookie.js';
+import {
+  clearedSessionCookie,
+  type IncomingSessionCookie,
+  readSessionCookie,
+  sessionCookie,
+} from './session-cookie.js';
 import { SessionEvents } from './session-events.js';
 import { SESSION_CONFIG } from './session.module-definition.js';
+import type { SessionRecord } from './session-store.js';
 import { StoreGateway } from './store-gateway.js';
 
 /** Where a request keeps its session once loaded, for callers that need not wait. */
@@ -35,17 +41,22 @@ export class SessionManager {
   }
 
   /**
-   * The request's session, loaded from the store on first call. `bound` tells whether the handler was
+   * The request's session, loaded from the store on first call: at once when that needs no I/O (no
+   * cookie, or a store that answers synchronously), else a promise. `bound` tells whether the handler was
    * wrapped to commit it; if not, the commit hooks into the response instead.
    */
-  load(req: IncomingMessage, res: ServerResponse, bound: boolean): Promise<RequestSession> {
+  load(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bound: boolean,
+  ): RequestSession | Promise<RequestSession> {
     const holder = req as SessionRequest;
-    let loading = holder[REQUEST_SESSION];
-    if (!loading) {
-      loading = this.read(holder, res);
-      holder[REQUEST_SESSION] = loading;
-      if (!bound) this.commitOnResponseEnd(loading, res);
-    }
+    const loaded = holder[LOADED_SESSION] ?? holder[REQUEST_SESSION];
+    if (loaded) return loaded;
+    const loading = this.read(holder, res);
+    // Only a pending load is remembered: a finished one is found under LOADED_SESSION.
+    if (loading instanceof Promise) holder[REQUEST_SESSION] = loading;
+    if (!bound) this.commitOnResponseEnd(loading, res);
     return loading;
   }
 
@@ -61,11 +72,6 @@ export class SessionManager {
       return undefined;
     }
     return session.save().then(() => this.writeHeaders(session));
-  }
-
-  /** The request's session if it has finished loading, without waiting. */
-  loaded(req: IncomingMessage): RequestSession | undefined {
-    return (req as SessionRequest)[LOADED_SESSION];
   }
 
   private writeHeaders(session: RequestSession): void {
@@ -96,13 +102,25 @@ export class SessionManager {
     }
   }
 
-  private async read(req: SessionRequest, res: ServerResponse): Promise<RequestSession> {
+  private read(req: SessionRequest, res: ServerResponse): RequestSession | Promise<RequestSession> {
     const incoming = readSessionCookie(req, this.config);
-    const id = incoming?.id ?? null;
-    let record = id === null ? undefined : await this.gateway.get(id);
-    if (record && record.expiresAt <= this.config.now()) {
+    if (!incoming) return this.open(req, res, undefined, undefined);
+    const record = this.gateway.load(incoming.key);
+    return record instanceof Promise
+      ? record.then((found) => this.open(req, res, incoming, found))
+      : this.open(req, res, incoming, record);
+  }
+
+  /** The request's session over what the store returned for its cookie. */
+  private open(
+    req: SessionRequest,
+    res: ServerResponse,
+    incoming: IncomingSessionCookie | undefined,
+    record: SessionRecord | undefined,
+  ): RequestSession {
+    if (incoming && record && record.expiresAt <= this.config.now()) {
       // Expiry is the server's call: an expired record is absent, and removed.
-      this.gateway.expire(id as string, record.userId).catch(() => undefined);
+      this.gateway.expire(incoming.id, record.userId).catch(() => undefined);
       record = undefined;
     }
     const session = new RequestSession(
@@ -110,7 +128,7 @@ export class SessionManager {
       res,
       this.gateway,
       this.config,
-      id,
+      incoming?.id ?? null,
       record,
       incoming?.reusableValue,
     );
@@ -124,11 +142,14 @@ export class SessionManager {
    * guard on a route that does not otherwise use the session): commit when the response ends, holding the
    * end back until the save has finished.
    */
-  private commitOnResponseEnd(loading: Promise<RequestSession>, res: ServerResponse): void {
+  private commitOnResponseEnd(
+    loading: RequestSession | Promise<RequestSession>,
+    res: ServerResponse,
+  ): void {
     const end = res.end;
     res.end = ((...args: unknown[]) => {
       res.end = end;
-      loading
+      Promise.resolve(loading)
         .then((session) => this.commit(session))
         .then(
           () => (end as (...a: unknown[]) => ServerResponse).apply(res, args),

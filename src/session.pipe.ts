@@ -10,12 +10,18 @@ export interface SessionParamContext {
   bound: boolean;
 }
 
-/** Turns `@Session()`'s request context into the loaded session (async, so it runs only where used). */
+/**
+ * Turns `@Session()`'s request context into the loaded session. Only handlers nest-session could not wrap
+ * (`@Res()`, request-scoped controllers) use it: for the others the wrapper passes the session itself.
+ */
 @Injectable()
-export class SessionPipe implements PipeTransform<SessionParamContext, Promise<RequestSession>> {
+export class SessionPipe implements PipeTransform<
+  SessionParamContext,
+  RequestSession | Promise<RequestSession>
+> {
   constructor(private readonly manager: SessionManager) {}
 
-  transform(context: SessionParamContext): Promise<RequestSession> {
+  transform(context: SessionParamContext): RequestSession | Promise<RequestSession> {
     return this.manager.load(context.req, context.res, context.bound);
   }
 }

@@ -35,8 +35,23 @@ export class StoreGateway {
     );
   }
 
+  /** The record of the session with this id. */
   get(id: string): Promise<SessionRecord | undefined> {
     return this.call('get', () => this.store.get(storeKeyOf(id)));
+  }
+
+  /**
+   * The record under a store key, for the request path: returned at once when the store answers
+   * synchronously (`getSync`, in-process stores), else a promise bounded by `storeTimeout` like `get`.
+   */
+  load(key: string): SessionRecord | undefined | Promise<SessionRecord | undefined> {
+    const { store } = this;
+    if (!store.getSync) return this.call('get', () => store.get(key));
+    try {
+      return store.getSync(key);
+    } catch (err) {
+      return Promise.reject(new SessionStoreUnavailableError('get', err));
+    }
   }
 
   /** Stores `record` under a newly generated id and returns the id. */

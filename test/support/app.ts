@@ -134,10 +134,11 @@ export class SpyStore extends MemoryStore {
     return result;
   }
 
-  override async get(...args: Parameters<MemoryStore['get']>): Promise<SessionRecord | undefined> {
-    this.calls.push({ method: 'get', key: args[0], args: args.slice(1) });
-    this.seen.push(args[0]);
-    return super.get(...args);
+  /** Reads are recorded as `get`, whether asynchronous (`get` calls this) or by the request path. */
+  override getSync(key: string): SessionRecord | undefined {
+    this.calls.push({ method: 'get', key, args: [] });
+    this.seen.push(key);
+    return super.getSync(key);
   }
   override create(...args: Parameters<MemoryStore['create']>): Promise<boolean> {
     this.record('create', args);

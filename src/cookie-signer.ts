@@ -1,0 +1,66 @@
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+
+/** Sessions whose expected signature is kept, per generation (two generations are kept). */
+const GENERATION_SIZE = 10_000;
+
+/**
+ * Signs session ids (HMAC-SHA256, base64url) and verifies cookie signatures in constant time against
+ * each configured secret, newest first.
+ *
+ * Computing an HMAC is the largest single cost of loading a session, so the expected signatures of
+ * recently verified sessions are kept (two generations of {@link GENERATION_SIZE}): a returning browser
+ * costs one `timingSafeEqual`. The cache is looked up by the store key (the id's SHA-256), never by the id
+ * or the signature, so its timing tells nothing about either; only signatures that verified are kept, so
+ * forged cookies cannot push real sessions out.
+ */
+export class CookieSigner {
+  private readonly keys: KeyObject[];
+  private recent = new Map<string, Buffer>();
+  private previous = new Map<string, Buffer>();
+
+  constructor(secrets: readonly string[]) {
+    this.keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
+  }
+
+  /** Whether cookies are signed at all (at least one secret is configured). */
+  get enabled(): boolean {
+    return this.keys.length > 0;
+  }
+
+  /** The cookie value for `id`: `<id>.<signature with the current secret>`. */
+  sign(id: string): string {
+    return `${id}.${hmac(this.keys[0], id)}`;
+  }
+
+  /**
+   * Which secret signed `id` (0 = the current one, higher = older ones), or -1 when none did.
+   * `storeKey` is the id's store key, under which a verified signature is remembered.
+   */
+  verify(id: string, storeKey: string, signature: string): number {
+    const given = Buffer.from(signature, 'latin1');
+    const remembered = this.recent.get(storeKey) ?? this.previous.get(storeKey);
+    const expected = remembered ?? Buffer.from(hmac(this.keys[0], id), 'latin1');
+    if (given.length === expected.length && timingSafeEqual(given, expected)) {
+      if (!remembered || !this.recent.has(storeKey)) this.remember(storeKey, expected);
+      return 0;
+    }
+    for (let i = 1; i < this.keys.length; i++) {
+      const older = Buffer.from(hmac(this.keys[i], id), 'latin1');
+      if (given.length === older.length && timingSafeEqual(given, older)) return i;
+    }
+    return -1;
+  }
+
+  /** Keeps a verified signature; when the newest generation is full, the oldest one is dropped whole. */
+  private remember(storeKey: string, expected: Buffer): void {
+    if (this.recent.size >= GENERATION_SIZE) {
+      this.previous = this.recent;
+      this.recent = new Map();
+    }
+    this.recent.set(storeKey, expected);
+  }
+}
+
+function hmac(key: KeyObject, id: string): string {
+  return createHmac('sha256', key).update(id).digest('base64url');
+}
