@@ -4,6 +4,7 @@ import type { SessionConfig } from './session-config.js';
 import { SessionDataError, SessionInterruptedError } from './session.errors.js';
 import type { Session, SessionKey } from './session.interface.js';
 import type { JsonValue, SessionMeta, SessionRecord } from './session-store.js';
+import { storeKeyOf } from './session-id.js';
 import type { StoreGateway } from './store-gateway.js';
 
 /** What the response must do with the cookie after a commit. */
@@ -17,6 +18,8 @@ type Data = Record<string, unknown>;
  */
 export class RequestSession<T extends object = Record<string, unknown>> implements Session<T> {
   private _id: string | null;
+  /** The store key of `_id` when known (from the cookie check); computed on demand otherwise. */
+  private _key: string | undefined;
   private data: Data;
   private meta: SessionMeta;
   /** The stored record's expiry when loaded (or last written), for touch throttling. */
@@ -43,8 +46,11 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     record: SessionRecord | undefined,
     /** The request's cookie value, when it can be sent back unchanged (signed with the current secret). */
     private readonly incomingCookieValue?: string,
+    /** The store key of `id`, when the caller has it already. */
+    key?: string,
   ) {
     this._id = record ? id : null;
+    this._key = record ? key : undefined;
     this.hadCookie = id !== null;
     this.data = record ? (record.data as Data) : {};
     this.meta = record ? record.meta : this.freshMeta();
@@ -164,6 +170,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       const id = await this.gateway.rename(this._id, this.storedOwner);
       if (id === undefined) throw new SessionInterruptedError();
       this._id = id;
+      this._key = undefined;
     }
     this.cookieAction = 'set';
   }
@@ -182,6 +189,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this._accessed = true;
     if (this._id !== null) await this.gateway.destroy(this._id, this.storedOwner);
     this._id = null;
+    this._key = undefined;
     this.data = {};
     this.meta = this.freshMeta();
     this.storedOwner = undefined;
@@ -203,6 +211,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       if (this.emptied && Object.keys(this.data).length === 0) {
         await this.gateway.destroy(this._id, this.storedOwner);
         this._id = null;
+        this._key = undefined;
         this.storedOwner = undefined;
         this.cookieAction = 'clear';
       } else {
@@ -214,7 +223,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         for (const key of this.changed ?? []) set[key] = this.data[key] as JsonValue;
         const expiresAt = this.nextExpiresAt();
         this.meta = { ...this.meta, lastSeenAt: now };
-        const saved = await this.gateway.patch(this._id, {
+        const saved = await this.gateway.patch(this.storeKey(this._id), {
           set,
           unset: this.removed ? [...this.removed] : [],
           expiresAt,
@@ -230,7 +239,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       const expiresAt = this.nextExpiresAt();
       const meta = { ...this.meta, lastSeenAt: now };
       // A record gone by now was logged out in parallel: nothing to extend, and nothing was lost.
-      if (await this.gateway.touch(this._id, expiresAt, meta)) {
+      if (await this.gateway.touch(this.storeKey(this._id), expiresAt, meta)) {
         this.meta = meta;
         this.storedExpiresAt = expiresAt;
         this.cookieAction = 'set';
@@ -328,9 +337,15 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       meta: this.meta,
       ...(owner === undefined ? {} : { userId: owner }),
     });
+    this._key = undefined;
     this.storedExpiresAt = expiresAt;
     this.storedOwner = owner;
     this.markSaved();
+  }
+
+  /** The store key of the current id (hashed once per request at most). */
+  private storeKey(id: string): string {
+    return (this._key ??= storeKeyOf(id));
   }
 
   /** Bookkeeping of a session that is not stored yet. */

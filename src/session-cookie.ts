@@ -91,8 +91,20 @@ export function sessionCookie(
   const lifetime =
     maxAge === undefined
       ? ''
-      : `; Max-Age=${Math.floor(maxAge)}; Expires=${new Date(config.now() + Math.floor(maxAge) * 1000).toUTCString()}`;
+      : `; Max-Age=${Math.floor(maxAge)}; Expires=${httpDate(config.now() + Math.floor(maxAge) * 1000)}`;
   return `${config.cookieName}=${value}${lifetime}${fixedAttributes(config, isSecure(req, config))}`;
+}
+
+/** The last date formatted, by second: cookies written in the same second share their `Expires`. */
+let lastHttpDate = { second: NaN, text: '' };
+
+/** `time` (epoch milliseconds) as an HTTP date, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */
+function httpDate(time: number): string {
+  const second = Math.floor(time / 1000);
+  if (second !== lastHttpDate.second) {
+    lastHttpDate = { second, text: new Date(second * 1000).toUTCString() };
+  }
+  return lastHttpDate.text;
 }
 
 /** The `Set-Cookie` value that deletes the session cookie: same name, Path and Domain, Max-Age=0. */

@@ -21,6 +21,11 @@ export class SessionEvents {
   /** Every event, as it happens. */
   readonly stream: Observable<SessionEvent> = this.subject.asObservable();
 
+  /** Whether anyone subscribed (events are not even built otherwise: a handle costs a SHA-256). */
+  get observed(): boolean {
+    return this.subject.observed;
+  }
+
   emit(event: SessionEvent): void {
     this.subject.next(event);
   }

@@ -131,6 +131,7 @@ export class SessionManager {
       incoming?.id ?? null,
       record,
       incoming?.reusableValue,
+      incoming?.key,
     );
     req.session = session;
     req[LOADED_SESSION] = session;

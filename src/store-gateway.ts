@@ -67,12 +67,14 @@ export class StoreGateway {
     throw new SessionStoreUnavailableError('create (no free id)');
   }
 
-  patch(id: string, patch: SessionPatch): Promise<boolean> {
-    return this.call('patch', () => this.store.patch(storeKeyOf(id), patch));
+  /** Applies `patch` to the session stored under `key` (the caller hashed its id); `false` when gone. */
+  patch(key: string, patch: SessionPatch): Promise<boolean> {
+    return this.call('patch', () => this.store.patch(key, patch));
   }
 
-  touch(id: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
-    return this.call('touch', () => this.store.touch(storeKeyOf(id), expiresAt, meta));
+  /** Extends the session stored under `key`; `false` when gone. */
+  touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
+    return this.call('touch', () => this.store.touch(key, expiresAt, meta));
   }
 
   /** Moves the session to a newly generated id and returns it, or `undefined` when it no longer exists. */
@@ -141,6 +143,7 @@ export class StoreGateway {
   }
 
   private emit(type: SessionEventType, key: string, userId: string | undefined): void {
+    if (!this.events.observed) return;
     this.events.emit(
       userId === undefined
         ? { type, handle: handleOf(key) }

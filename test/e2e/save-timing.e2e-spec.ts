@@ -10,6 +10,7 @@ import {
   Redirect,
 } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
+import { map, timer } from 'rxjs';
 import request from 'supertest';
 import { Session } from '../../src/index.js';
 import { createApp, sessionCookieOf, setCookies, SpyStore } from '../support/app.js';
@@ -48,6 +49,21 @@ class SaveController {
     await new Promise((r) => setTimeout(r, 20));
     s.set('a', 'async');
     return 'ok';
+  }
+  @Get('observable-write')
+  observableWrite(@Session() s: Session) {
+    return timer(20).pipe(
+      map(() => {
+        s.set('a', 'observable');
+        return 'ok';
+      }),
+    );
+  }
+  @Get('async-fail-400')
+  async asyncFail400(@Session() s: Session) {
+    await new Promise((r) => setTimeout(r, 10));
+    s.set('a', 'async-400');
+    throw new BadRequestException('bad form');
   }
   @Get('fail-500')
   fail500(@Session() s: Session) {
@@ -120,6 +136,14 @@ describe('save completes before the response is sent', () => {
     await agent.get('/async-write').expect(200);
     await agent.get('/read').expect(200, { a: 'async', b: null });
   });
+
+  test('an Observable handler is committed after it completes, with what it set while running', async () => {
+    const agent = request.agent(app.getHttpServer());
+    const res = await agent.get('/observable-write').expect(200);
+    expect(res.text).toBe('ok');
+    expect(sessionCookieOf(res)).toBeDefined();
+    await agent.get('/read').expect(200, { a: 'observable', b: null });
+  });
 });
 
 describe('saved only when modified, or on every request with rolling', () => {
@@ -176,6 +200,13 @@ describe('errors', () => {
     expect(sessionCookieOf(res)).toBeDefined();
     expect(store.size).toBe(1);
     await agent.get('/read').expect(200, { a: 'from-400', b: null });
+  });
+
+  test('a 4xx an async handler rejects with after set() still saves', async () => {
+    const agent = request.agent(app.getHttpServer());
+    const res = await agent.get('/async-fail-400').expect(400);
+    expect(sessionCookieOf(res)).toBeDefined();
+    await agent.get('/read').expect(200, { a: 'async-400', b: null });
   });
 });
 
