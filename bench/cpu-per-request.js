@@ -1,9 +1,10 @@
-// `node bench/cpu-per-request.js [scenarios] [route] [requests] [runs]`, after `npm run bench -- --smoke`
+// `node bench/cpu-per-request.js [scenarios] [route] [requests] [runs] [logins]`, after `npm run bench -- --smoke`
 // (or any bench run) has compiled dist-bench/. A finer instrument than the throughput table, for
 // comparing changes: server CPU (user + system, from /proc) per request on one route, for each scenario,
 // over `runs` interleaved runs of `requests` requests each (after 20,000 of warm-up), server on core 1.
 // Run it pinned to the other core: `taskset -c 0 node bench/cpu-per-request.js bare,ns-memory read`.
-// Defaults: bare,ns-memory read 60000 5. Prints every run, then the median per scenario. The Redis and
+// `logins`: that many /login requests first, to measure with that many sessions in the store.
+// Defaults: bare,ns-memory read 60000 5 0. Prints every run, then the median per scenario. The Redis and
 // PostgreSQL scenarios leave one session per run behind (prefix `cpu-bench:`, table `cpu_bench`).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { createRequire } from 'node:module';
 
 const autocannon = createRequire(import.meta.url)('autocannon');
 const root = new URL('..', import.meta.url).pathname;
-const [scenarios = 'bare,ns-memory', route = 'read', requests = '60000', runs = '5'] =
+const [scenarios = 'bare,ns-memory', route = 'read', requests = '60000', runs = '5', logins = '0'] =
   process.argv.slice(2);
 const CLOCK_TICKS = 100;
 
@@ -51,6 +52,8 @@ for (let run = 0; run < Number(runs); run++) {
         login.headers.get('set-cookie')?.split(';')[0] ??
         `sessionid=${'x'.repeat(43)}.${'y'.repeat(43)}`;
       const options = { url: `${url}/${route}`, connections: 50, headers: { cookie } };
+      if (Number(logins) > 0)
+        await load({ url: `${url}/login`, connections: 50, amount: Number(logins) });
       await load({ ...options, amount: 20_000 });
       const before = cpuMicros(child.pid);
       const result = await load({ ...options, amount: Number(requests) });
