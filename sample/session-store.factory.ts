@@ -36,7 +36,8 @@ export async function openSampleStore(
       const { Redis } = await import('ioredis');
       const { RedisStore } = await import('../src/redis.store.js');
       const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-      const client = new Redis(url);
+      // Auto-pipelining: the commands of concurrent requests issued in one tick share one write.
+      const client = new Redis(url, { enableAutoPipelining: true });
       // Without a listener ioredis prints every reconnect failure as an unhandled error.
       client.on('error', (err: Error) => logger.warn(`Redis at ${url}: ${err.message}`));
       return {
