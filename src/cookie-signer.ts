@@ -38,15 +38,15 @@ export class CookieSigner {
    */
   verify(id: string, storeKey: string, signature: string): number {
     const given = Buffer.from(signature, 'latin1');
-    const remembered = this.recent.get(storeKey) ?? this.previous.get(storeKey);
-    const expected = remembered ?? Buffer.from(hmac(this.keys[0], id), 'latin1');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) {
-      if (!remembered || !this.recent.has(storeKey)) this.remember(storeKey, expected);
+    const recent = this.recent.get(storeKey);
+    const expected = recent ?? this.previous.get(storeKey) ?? expectedSignature(this.keys[0], id);
+    if (sameBytes(given, expected)) {
+      // Kept in (or promoted to) the newest generation, so a session seen again stays remembered.
+      if (!recent) this.remember(storeKey, expected);
       return 0;
     }
     for (let i = 1; i < this.keys.length; i++) {
-      const older = Buffer.from(hmac(this.keys[i], id), 'latin1');
-      if (given.length === older.length && timingSafeEqual(given, older)) return i;
+      if (sameBytes(given, expectedSignature(this.keys[i], id))) return i;
     }
     return -1;
   }
@@ -63,4 +63,14 @@ export class CookieSigner {
 
 function hmac(key: KeyObject, id: string): string {
   return createHmac('sha256', key).update(id).digest('base64url');
+}
+
+/** The signature `key` gives `id`, as the bytes of its base64url text (what a cookie carries). */
+function expectedSignature(key: KeyObject, id: string): Buffer {
+  return Buffer.from(hmac(key, id), 'latin1');
+}
+
+/** Constant-time equality (for equal lengths; the length of a signature is public). */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

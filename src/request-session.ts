@@ -49,8 +49,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     /** The store key of `id`, when the caller has it already. */
     key?: string,
   ) {
-    this._id = record ? id : null;
-    this._key = record ? key : undefined;
+    this._id = null;
+    if (record) this.setId(id, key);
     this.hadCookie = id !== null;
     this.data = record ? (record.data as Data) : {};
     this.meta = record ? record.meta : this.freshMeta();
@@ -169,8 +169,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     } else {
       const id = await this.gateway.rename(this._id, this.storedOwner);
       if (id === undefined) throw new SessionInterruptedError();
-      this._id = id;
-      this._key = undefined;
+      this.setId(id);
     }
     this.cookieAction = 'set';
   }
@@ -188,8 +187,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   async flush(): Promise<void> {
     this._accessed = true;
     if (this._id !== null) await this.gateway.destroy(this._id, this.storedOwner);
-    this._id = null;
-    this._key = undefined;
+    this.setId(null);
     this.data = {};
     this.meta = this.freshMeta();
     this.storedOwner = undefined;
@@ -210,8 +208,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     } else if (this._modified) {
       if (this.emptied && Object.keys(this.data).length === 0) {
         await this.gateway.destroy(this._id, this.storedOwner);
-        this._id = null;
-        this._key = undefined;
+        this.setId(null);
         this.storedOwner = undefined;
         this.cookieAction = 'clear';
       } else {
@@ -331,16 +328,22 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     if (owner !== undefined) await this.gateway.enforceLimit(owner, null);
     const expiresAt = this.nextExpiresAt();
     this.meta = { ...this.meta, lastSeenAt: this.config.now() };
-    this._id = await this.gateway.create({
+    const id = await this.gateway.create({
       data: this.data as Record<string, JsonValue>,
       expiresAt,
       meta: this.meta,
       ...(owner === undefined ? {} : { userId: owner }),
     });
-    this._key = undefined;
+    this.setId(id);
     this.storedExpiresAt = expiresAt;
     this.storedOwner = owner;
     this.markSaved();
+  }
+
+  /** Changes the id; its store key goes with it (given when the caller has it, else hashed on demand). */
+  private setId(id: string | null, key?: string): void {
+    this._id = id;
+    this._key = id === null ? undefined : key;
   }
 
   /** The store key of the current id (hashed once per request at most). */
