@@ -134,3 +134,27 @@ test('cookie of an evicted session: writing again issues a new id', async () => 
     await app.close();
   }
 });
+
+test('a store whose synchronous read throws answers 503 (SessionStoreUnavailableError), and the app keeps serving', async () => {
+  class BrokenReads extends MemoryStore {
+    broken = false;
+    override getSync(key: string) {
+      if (this.broken) throw new Error('corrupted heap entry');
+      return super.getSync(key);
+    }
+  }
+  const store = new BrokenReads({ sweepInterval: 0 });
+  const app = await createApp({ store }, [StoreController]);
+  try {
+    const agent = request.agent(app.getHttpServer());
+    await agent.get('/write').expect(200);
+    store.broken = true;
+    const res = await agent.get('/read').expect(503);
+    expect(res.body.message).toMatch(/session store is unavailable \(get failed\)/);
+    expect(sessionCookieOf(res)).toBeUndefined();
+    store.broken = false;
+    await agent.get('/read').expect(200, { v: 'kept' });
+  } finally {
+    await app.close();
+  }
+});
