@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   JsonValue,
   SessionMeta,
@@ -15,13 +16,23 @@ export interface PgQueryResultLike {
   rowCount: number | null;
 }
 
+/** One statement as {@link PgPoolLike.query} receives it: the part of pg's `QueryConfig` the store sets. */
+export interface PgQueryConfigLike {
+  /** The SQL text, with `$1`, `$2`, … placeholders. */
+  text: string;
+  /** The placeholders' values. */
+  values?: unknown[];
+  /** When set, the statement is prepared once per connection under this name and then only executed. */
+  name?: string;
+}
+
 /**
- * The one `pg` method {@link PostgresStore} uses. A `pg.Pool` satisfies it; declared structurally
- * so that importing this package never requires pg (an optional peer).
+ * The one `pg` method {@link PostgresStore} uses. A `pg.Pool` (or `pg.Client`) satisfies it; declared
+ * structurally so that importing this package never requires pg (an optional peer).
  */
 export interface PgPoolLike {
-  /** Runs one parameterized statement (`$1`, `$2`, …). */
-  query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
+  /** Runs one parameterized statement. */
+  query(config: PgQueryConfigLike): Promise<PgQueryResultLike>;
 }
 
 /** Options of {@link PostgresStore}. */
@@ -38,6 +49,12 @@ export interface PostgresStoreOptions {
   createTable?: boolean;
   /** How many expired rows `clearExpired()` deletes per statement, to keep locks short. Default 1000. */
   clearExpiredBatchSize?: number;
+  /**
+   * Send the store's statements as named prepared statements, so that PostgreSQL parses and plans each
+   * one once per connection instead of on every request. Default `true`. Set `false` behind a pooler
+   * that cannot keep prepared statements across transactions (PgBouncer in transaction mode before 1.21).
+   */
+  prepareStatements?: boolean;
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -48,6 +65,82 @@ const AT = (param: string): string => `to_timestamp(${param}::float8 / 1000)`;
 
 /** A row is usable only when both JSON columns hold objects; anything else is corrupt. */
 const SOUND = `jsonb_typeof(data) = 'object' AND jsonb_typeof(meta) = 'object'`;
+
+type StatementName =
+  | 'get'
+  | 'deleteCorrupt'
+  | 'create'
+  | 'patch'
+  | 'touch'
+  | 'rename'
+  | 'destroy'
+  | 'listByUser'
+  | 'clearExpired';
+
+/** The SQL of the store's statements for one table. */
+function sqlFor(table: string): Record<StatementName, string> {
+  return {
+    get: `SELECT data::text AS data, meta::text AS meta,
+              (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, user_id
+         FROM ${table} WHERE key = $1 AND expires_at > ${AT('$2')}`,
+    deleteCorrupt: `DELETE FROM ${table} WHERE key = $1 AND NOT (${SOUND})`,
+    create: `WITH old AS (
+         SELECT user_id, expires_at <= ${AT('$5')} AS expired FROM ${table}
+          WHERE key = $1 FOR UPDATE)
+       INSERT INTO ${table} AS s (key, data, meta, expires_at, user_id)
+       SELECT $1, $2::jsonb, $3::jsonb, ${AT('$4')}, $6::text FROM (SELECT count(*) FROM old) AS locked
+       ON CONFLICT (key) DO UPDATE
+          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
+              user_id = EXCLUDED.user_id
+        WHERE s.expires_at <= ${AT('$5')}
+           OR jsonb_typeof(s.data) <> 'object' OR jsonb_typeof(s.meta) <> 'object'
+       RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
+                 (SELECT user_id FROM old WHERE expired) AS replaced_user`,
+    patch: `UPDATE ${table}
+          SET data = (data - $2::text[]) || $3::jsonb,
+              meta = COALESCE($4::jsonb, meta),
+              expires_at = ${AT('$5')},
+              user_id = CASE WHEN $7::boolean THEN $8::text ELSE user_id END
+        WHERE key = $1 AND expires_at > ${AT('$6')} AND ${SOUND}`,
+    touch: `UPDATE ${table} SET expires_at = ${AT('$2')}, meta = $4::jsonb
+        WHERE key = $1 AND expires_at > ${AT('$3')}`,
+    rename: `WITH old AS (
+         SELECT user_id, expires_at <= ${AT('$3')} AS expired FROM ${table}
+          WHERE key = $2 FOR UPDATE),
+       moved AS (
+         DELETE FROM ${table} WHERE key = $1 AND expires_at > ${AT('$3')}
+         RETURNING data, meta, expires_at, user_id)
+       INSERT INTO ${table} AS s (key, data, meta, expires_at, user_id)
+       SELECT $2, data, meta, expires_at, user_id FROM moved, (SELECT count(*) FROM old) AS locked
+       ON CONFLICT (key) DO UPDATE
+          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
+              user_id = EXCLUDED.user_id
+       RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
+                 (SELECT user_id FROM old WHERE expired) AS replaced_user`,
+    destroy: `DELETE FROM ${table} WHERE key = $1`,
+    listByUser: `SELECT key, meta::text AS meta, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at
+         FROM ${table} WHERE user_id = $1 AND expires_at > ${AT('$2')}
+        ORDER BY expires_at, key`,
+    clearExpired: `DELETE FROM ${table} WHERE key IN (
+           SELECT key FROM ${table} WHERE expires_at <= ${AT('$1')}
+            LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING key, user_id`,
+  };
+}
+
+/**
+ * The store's statements for one table, named when prepared: the name holds a digest of the text,
+ * so two stores on different tables (sharing a pool's connections) never reuse each other's.
+ */
+function statementsFor(table: string, prepare: boolean): Record<StatementName, PgQueryConfigLike> {
+  const sql = sqlFor(table);
+  const statements = {} as Record<StatementName, PgQueryConfigLike>;
+  for (const [name, text] of Object.entries(sql) as [StatementName, string][]) {
+    const digest = createHash('sha1').update(text).digest('hex').slice(0, 12);
+    statements[name] = prepare ? { name: `nest_session_${name}_${digest}`, text } : { text };
+  }
+  return statements;
+}
 
 /**
  * Sessions in a PostgreSQL table
@@ -63,6 +156,7 @@ export class PostgresStore extends SessionStore {
   private readonly userIndexName: string;
   private readonly tableRef: string;
   private readonly batchSize: number;
+  private readonly sql: Record<StatementName, PgQueryConfigLike>;
   private ready: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
@@ -87,16 +181,12 @@ export class PostgresStore extends SessionStore {
         `PostgresStore: clearExpiredBatchSize must be a positive integer, got ${options.clearExpiredBatchSize}`,
       );
     }
+    this.sql = statementsFor(this.table, options.prepareStatements ?? true);
     if (options.createTable === false) this.ready = Promise.resolve();
   }
 
   async get(key: string): Promise<SessionRecord | undefined> {
-    const { rows } = await this.query(
-      `SELECT data::text AS data, meta::text AS meta,
-              (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, user_id
-         FROM ${this.table} WHERE key = $1 AND expires_at > ${AT('$2')}`,
-      [key, Date.now()],
-    );
+    const { rows } = await this.query(this.sql.get, [key, Date.now()]);
     const row = rows[0];
     if (!row) return undefined;
     // Parsed here rather than by pg, so that custom pg type parsers cannot change what we get.
@@ -104,7 +194,7 @@ export class PostgresStore extends SessionStore {
     const meta = parseObject(row.meta);
     if (!data || !meta) {
       // The condition guards against deleting a row another request just rewrote.
-      await this.query(`DELETE FROM ${this.table} WHERE key = $1 AND NOT (${SOUND})`, [key]);
+      await this.query(this.sql.deleteCorrupt, [key]);
       return undefined;
     }
     const record: SessionRecord = {
@@ -121,28 +211,14 @@ export class PostgresStore extends SessionStore {
     // existing row before the insert (the `locked` join forces it to run first), so that an expired
     // owned row replaced here is reported by this call only: a concurrent clearExpired() skips the
     // locked row, or deleted it first and then there is no conflict and nothing to report.
-    const { rows, rowCount } = await this.query(
-      `WITH old AS (
-         SELECT user_id, expires_at <= ${AT('$5')} AS expired FROM ${this.table}
-          WHERE key = $1 FOR UPDATE)
-       INSERT INTO ${this.table} AS s (key, data, meta, expires_at, user_id)
-       SELECT $1, $2::jsonb, $3::jsonb, ${AT('$4')}, $6::text FROM (SELECT count(*) FROM old) AS locked
-       ON CONFLICT (key) DO UPDATE
-          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
-              user_id = EXCLUDED.user_id
-        WHERE s.expires_at <= ${AT('$5')}
-           OR jsonb_typeof(s.data) <> 'object' OR jsonb_typeof(s.meta) <> 'object'
-       RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
-                 (SELECT user_id FROM old WHERE expired) AS replaced_user`,
-      [
-        key,
-        JSON.stringify(record.data),
-        JSON.stringify(record.meta),
-        record.expiresAt,
-        Date.now(),
-        record.userId ?? null,
-      ],
-    );
+    const { rows, rowCount } = await this.query(this.sql.create, [
+      key,
+      JSON.stringify(record.data),
+      JSON.stringify(record.meta),
+      record.expiresAt,
+      Date.now(),
+      record.userId ?? null,
+    ]);
     this.reportReplaced(key, rows[0]);
     return rowCount === 1;
   }
@@ -150,33 +226,26 @@ export class PostgresStore extends SessionStore {
   async patch(key: string, patch: SessionPatch): Promise<boolean> {
     // One UPDATE: row-locked, and re-evaluated on the latest row version when concurrent
     // patches collide, so patches setting different keys never lose each other's writes.
-    const { rowCount } = await this.query(
-      `UPDATE ${this.table}
-          SET data = (data - $2::text[]) || $3::jsonb,
-              meta = COALESCE($4::jsonb, meta),
-              expires_at = ${AT('$5')},
-              user_id = CASE WHEN $7::boolean THEN $8::text ELSE user_id END
-        WHERE key = $1 AND expires_at > ${AT('$6')} AND ${SOUND}`,
-      [
-        key,
-        patch.unset,
-        JSON.stringify(patch.set),
-        patch.meta ? JSON.stringify(patch.meta) : null,
-        patch.expiresAt,
-        Date.now(),
-        patch.userId !== undefined,
-        patch.userId ?? null,
-      ],
-    );
+    const { rowCount } = await this.query(this.sql.patch, [
+      key,
+      patch.unset,
+      JSON.stringify(patch.set),
+      patch.meta ? JSON.stringify(patch.meta) : null,
+      patch.expiresAt,
+      Date.now(),
+      patch.userId !== undefined,
+      patch.userId ?? null,
+    ]);
     return rowCount === 1;
   }
 
   async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
-    const { rowCount } = await this.query(
-      `UPDATE ${this.table} SET expires_at = ${AT('$2')}, meta = $4::jsonb
-        WHERE key = $1 AND expires_at > ${AT('$3')}`,
-      [key, expiresAt, Date.now(), JSON.stringify(meta)],
-    );
+    const { rowCount } = await this.query(this.sql.touch, [
+      key,
+      expiresAt,
+      Date.now(),
+      JSON.stringify(meta),
+    ]);
     return rowCount === 1;
   }
 
@@ -184,38 +253,18 @@ export class PostgresStore extends SessionStore {
     // Delete-and-reinsert in one statement rather than UPDATE key: it also replaces a (stale)
     // row already under toKey instead of failing on the primary key (an expired one is
     // reported, as create() does: `old` locks it first).
-    const { rows, rowCount } = await this.query(
-      `WITH old AS (
-         SELECT user_id, expires_at <= ${AT('$3')} AS expired FROM ${this.table}
-          WHERE key = $2 FOR UPDATE),
-       moved AS (
-         DELETE FROM ${this.table} WHERE key = $1 AND expires_at > ${AT('$3')}
-         RETURNING data, meta, expires_at, user_id)
-       INSERT INTO ${this.table} AS s (key, data, meta, expires_at, user_id)
-       SELECT $2, data, meta, expires_at, user_id FROM moved, (SELECT count(*) FROM old) AS locked
-       ON CONFLICT (key) DO UPDATE
-          SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
-              user_id = EXCLUDED.user_id
-       RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
-                 (SELECT user_id FROM old WHERE expired) AS replaced_user`,
-      [fromKey, toKey, Date.now()],
-    );
+    const { rows, rowCount } = await this.query(this.sql.rename, [fromKey, toKey, Date.now()]);
     if (rowCount === 1) this.reportReplaced(toKey, rows[0]);
     return rowCount === 1;
   }
 
   async destroy(key: string): Promise<boolean> {
-    const { rowCount } = await this.query(`DELETE FROM ${this.table} WHERE key = $1`, [key]);
+    const { rowCount } = await this.query(this.sql.destroy, [key]);
     return (rowCount ?? 0) > 0;
   }
 
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
-    const { rows } = await this.query(
-      `SELECT key, meta::text AS meta, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at
-         FROM ${this.table} WHERE user_id = $1 AND expires_at > ${AT('$2')}
-        ORDER BY expires_at, key`,
-      [userId, Date.now()],
-    );
+    const { rows } = await this.query(this.sql.listByUser, [userId, Date.now()]);
     const entries: UserSessionEntry[] = [];
     for (const row of rows) {
       const meta = parseObject(row.meta);
@@ -237,13 +286,7 @@ export class PostgresStore extends SessionStore {
     for (;;) {
       // SKIP LOCKED: two instances sweeping at once split the work instead of waiting on each other,
       // and each deleted row is returned (hence reported) by exactly one of them.
-      const { rows } = await this.query(
-        `DELETE FROM ${this.table} WHERE key IN (
-           SELECT key FROM ${this.table} WHERE expires_at <= ${AT('$1')}
-            LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING key, user_id`,
-        [now, this.batchSize],
-      );
+      const { rows } = await this.query(this.sql.clearExpired, [now, this.batchSize]);
       for (const row of rows) {
         this.emitExpired(
           typeof row.user_id === 'string'
@@ -264,50 +307,52 @@ export class PostgresStore extends SessionStore {
     );
   }
 
-  /** Runs a statement once the table exists. */
-  private async query(text: string, values: unknown[]): Promise<PgQueryResultLike> {
+  /** Runs one of the store's statements once the table exists. */
+  private async query(statement: PgQueryConfigLike, values: unknown[]): Promise<PgQueryResultLike> {
     await (this.ready ??= this.createTable());
-    return this.pool.query(text, values);
+    return this.pool.query({ ...statement, values });
   }
 
   private createTable(): Promise<void> {
     const attempt = async (retries: number): Promise<void> => {
       try {
-        await this.pool.query(
-          `CREATE TABLE IF NOT EXISTS ${this.table} (
+        await this.pool.query({
+          text: `CREATE TABLE IF NOT EXISTS ${this.table} (
              key text PRIMARY KEY,
              data jsonb NOT NULL,
              meta jsonb NOT NULL,
              expires_at timestamptz NOT NULL,
              user_id text NULL)`,
-        );
+        });
         // A table created by an earlier version lacks user_id. Checked first: ALTER TABLE takes an
         // exclusive lock even when the column already exists.
-        const { rows: columns } = await this.pool.query(
-          `SELECT 1 FROM pg_attribute
+        const { rows: columns } = await this.pool.query({
+          text: `SELECT 1 FROM pg_attribute
             WHERE attrelid = to_regclass($1) AND attname = 'user_id' AND NOT attisdropped`,
-          [this.table],
-        );
+          values: [this.table],
+        });
         if (columns.length === 0) {
-          await this.pool.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS user_id text`);
+          await this.pool.query({
+            text: `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS user_id text`,
+          });
         }
-        await this.pool.query(
-          `CREATE INDEX IF NOT EXISTS ${this.indexName} ON ${this.table} (expires_at)`,
-        );
-        await this.pool.query(
-          `CREATE INDEX IF NOT EXISTS ${this.userIndexName} ON ${this.table} (user_id)`,
-        );
+        await this.pool.query({
+          text: `CREATE INDEX IF NOT EXISTS ${this.indexName} ON ${this.table} (expires_at)`,
+        });
+        await this.pool.query({
+          text: `CREATE INDEX IF NOT EXISTS ${this.userIndexName} ON ${this.table} (user_id)`,
+        });
       } catch (error) {
         // IF NOT EXISTS is not race-free: another instance creating the same table at the same
         // moment makes ours fail with duplicate_table, duplicate_object (its row type) or
         // unique_violation (on pg_type). Fine if it now exists.
         const code = (error as { code?: unknown } | null)?.code;
         if (code !== '42P07' && code !== '42710' && code !== '23505') throw error;
-        const { rows } = await this.pool.query(
-          `SELECT to_regclass($1) IS NOT NULL AS table_exists,
+        const { rows } = await this.pool.query({
+          text: `SELECT to_regclass($1) IS NOT NULL AS table_exists,
                   to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS indexes_exist`,
-          [this.table, this.qualified(this.indexName), this.qualified(this.userIndexName)],
-        );
+          values: [this.table, this.qualified(this.indexName), this.qualified(this.userIndexName)],
+        });
         if (rows[0]?.table_exists !== true) throw error;
         // The other instance may still be adding the column or creating the indexes: run ours
         // again (every step is idempotent).

@@ -1,7 +1,7 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { PgPoolLike } from '../../src/postgres.store.js';
 import { PostgresStore } from '../../src/postgres.store.js';
-import { connectPostgresOrSkip, uniqueName } from '../support/services.js';
+import { DATABASE_URL, connectPostgresOrSkip, uniqueName } from '../support/services.js';
 import { describeSessionStore, ownedRecord, randomKey, sampleRecord } from './store-conformance.js';
 
 // Type tests (checked by `tsc --noEmit`): pg's pool and clients fit the structural pool type,
@@ -18,7 +18,7 @@ function countingPool(inner: PgPoolLike): { pool: PgPoolLike; statements: string
   const statements: string[] = [];
   return {
     statements,
-    pool: { query: (text, values) => (statements.push(text), inner.query(text, values)) },
+    pool: { query: (config) => (statements.push(config.text), inner.query(config)) },
   };
 }
 
@@ -337,6 +337,62 @@ if (!pool) {
         expiresAt: Date.now() + 60_000,
       });
       expect((await store.get(key))?.data).toEqual({ NULL: 'NULL', 'x"y': 'z\\"' });
+    });
+
+    describe('prepared statements', () => {
+      let client: pg.Client;
+      beforeEach(async () => {
+        client = new pg.Client({ connectionString: DATABASE_URL });
+        await client.connect();
+      });
+      afterEach(() => client.end());
+
+      /** The store's statements prepared on `client`'s connection (prepared statements are per connection). */
+      const prepared = async (): Promise<string[]> =>
+        (
+          await client.query<{ name: string }>(
+            `SELECT name FROM pg_prepared_statements WHERE name LIKE 'nest_session_%' ORDER BY name`,
+          )
+        ).rows.map((row) => row.name);
+
+      it('prepares each statement once per connection and reuses it', async () => {
+        const store = new PostgresStore({ pool: client, tableName: table });
+        const key = randomKey();
+        await store.create(key, sampleRecord());
+        for (let i = 0; i < 3; i++)
+          expect((await store.get(key))?.data).toEqual(sampleRecord().data);
+        const names = await prepared();
+        expect(names).toHaveLength(2);
+        expect(names.filter((name) => name.startsWith('nest_session_get_'))).toHaveLength(1);
+        expect(names.filter((name) => name.startsWith('nest_session_create_'))).toHaveLength(1);
+      });
+
+      it('keeps the statements of stores on different tables apart on one connection', async () => {
+        const other = uniqueName('test_sessions');
+        try {
+          const first = new PostgresStore({ pool: client, tableName: table });
+          const second = new PostgresStore({ pool: client, tableName: other });
+          const key = randomKey();
+          await first.create(key, sampleRecord());
+          expect(await second.get(key)).toBeUndefined();
+          expect((await first.get(key))?.data).toEqual(sampleRecord().data);
+          expect((await prepared()).filter((name) => name.includes('_get_'))).toHaveLength(2);
+        } finally {
+          await pool.query(`DROP TABLE IF EXISTS "${other}"`);
+        }
+      });
+
+      it('with prepareStatements: false sends plain statements', async () => {
+        const store = new PostgresStore({
+          pool: client,
+          tableName: table,
+          prepareStatements: false,
+        });
+        const key = randomKey();
+        await store.create(key, sampleRecord());
+        expect((await store.get(key))?.data).toEqual(sampleRecord().data);
+        expect(await prepared()).toEqual([]);
+      });
     });
 
     it('never ends the pool', async () => {
