@@ -31,6 +31,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   private removed: Set<string> | undefined;
   /** Keys were removed until none was left: the record and cookie go away on commit. */
   private emptied = false;
+  /** `setExpiry()` was called since the last save: the next write must store the new expiry. */
+  private expiryChanged = false;
   private _modified = false;
   private _accessed = false;
   /** The request arrived with a cookie that this session answers (a flush must delete it). */
@@ -218,7 +220,12 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         }
         const set: Record<string, JsonValue> = {};
         for (const key of this.changed ?? []) set[key] = this.data[key] as JsonValue;
-        const expiresAt = this.nextExpiresAt();
+        // Writes slide the expiry as reads do, once a touch is due: an unchanged expiry keeps the
+        // write small (PostgreSQL then updates the row in place, without touching its indexes).
+        const expiresAt =
+          this.expiryChanged || this.config.rolling || this.touchDue()
+            ? this.nextExpiresAt()
+            : this.storedExpiresAt;
         this.meta = { ...this.meta, lastSeenAt: now };
         const saved = await this.gateway.patch(this.storeKey(this._id), {
           set,
@@ -260,6 +267,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   setExpiry(value: number | Date | null): void {
     this._modified = true;
+    this.expiryChanged = true;
     const { expiry: _expiry, expiresAtFixed: _fixed, ...kept } = this.meta;
     if (value === null) {
       this.meta = kept;
@@ -298,9 +306,14 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     return value === id || value.startsWith(`${id}.`) ? value : undefined;
   }
 
-  /** The cookie's Max-Age in seconds, or `undefined` for a cookie that ends with the browser. */
+  /**
+   * The cookie's Max-Age in seconds, or `undefined` for a cookie that ends with the browser. Called after
+   * `save()`: the cookie ends when the stored record does.
+   */
   cookieMaxAge(): number | undefined {
-    return this.getExpireAtBrowserClose() ? undefined : this.getExpiryAge();
+    if (this.getExpireAtBrowserClose()) return undefined;
+    // Rounded: the save happened a moment ago, and the cookie should say the lifetime, not a second less.
+    return Math.max(0, Math.round((this.storedExpiresAt - this.config.now()) / 1000));
   }
 
   /** Throws `SessionDataError` unless `value` is JSON-serialisable and at most `maxValueSize` bytes of JSON (UTF-8). */
@@ -389,6 +402,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this.changed = undefined;
     this.removed = undefined;
     this.emptied = false;
+    this.expiryChanged = false;
     this._modified = false;
   }
 }

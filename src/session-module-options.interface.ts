@@ -31,8 +31,9 @@ export interface SessionModuleOptions {
   /** Save the session and re-send the cookie on every request that loads it (Django's SAVE_EVERY_REQUEST). Default false. */
   rolling?: boolean;
   /**
-   * A read-only request extends the expiry only once this fraction of the lifetime has passed since the last
-   * write (touch throttling), so reads do not rewrite the record. 0 = on every read. Default 0.1.
+   * A request extends the stored expiry only once this fraction of the lifetime has passed since it was last
+   * extended (touch throttling): reads do not rewrite the record, and writes leave its expiry (and a
+   * database's expiry index) alone. `setExpiry()` is always stored at once. 0 = on every request. Default 0.1.
    */
   touchAfter?: number;
   /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (set it behind a TLS-terminating proxy). Default false. */

@@ -94,7 +94,7 @@ describe('server-enforced expiry', () => {
 });
 
 describe('setExpiry()', () => {
-  test('seconds: idle lifetime, persisted, and slides on each write', async () => {
+  test('seconds: idle lifetime, persisted, and slides on a later write', async () => {
     const agent = request.agent(app.getHttpServer());
     const res = await agent.get('/expiry?value=300');
     expect(res.body).toEqual({
@@ -208,6 +208,43 @@ describe('touch throttling (touchAfter = 0.1 of the lifetime by default)', () =>
     // The touch moved the expiry: alive past the original t=1000, gone after t=100+1000.
     clock.advance(950); // t = 1050
     expect((await agent.get('/read')).body.v).toBe('data');
+  });
+
+  test('writes keep the stored expiry until a touch is due, and the cookie ends with the record', async () => {
+    const agent = request.agent(app.getHttpServer());
+    await agent.get('/write');
+    const firstExpiry = clock.ms + MAX_AGE * 1000;
+    store.reset();
+
+    clock.advance(50);
+    let res = await agent.get('/write');
+    expect(store.callsOf('patch')).toHaveLength(1);
+    expect(store.callsOf('patch')[0].args[0]).toMatchObject({
+      set: { v: 'data' },
+      expiresAt: firstExpiry,
+    });
+    expect(sessionCookieOf(res)?.attributes['max-age']).toBe(String(MAX_AGE - 50));
+
+    clock.advance(50); // 100 s = 10% of the lifetime since the first write
+    res = await agent.get('/write');
+    expect(store.callsOf('patch')[1].args[0]).toMatchObject({
+      expiresAt: clock.ms + MAX_AGE * 1000,
+    });
+    expect(sessionCookieOf(res)?.attributes['max-age']).toBe(String(MAX_AGE));
+    clock.advance(MAX_AGE - 1); // past the first expiry, before the extended one
+    expect((await agent.get('/read')).body.v).toBe('data');
+  });
+
+  test('setExpiry() is stored by the same write, whether or not a touch is due', async () => {
+    const agent = request.agent(app.getHttpServer());
+    await agent.get('/write');
+    store.reset();
+    clock.advance(10);
+    const res = await agent.get('/expiry').query({ value: '5000' });
+    expect(store.callsOf('patch')[0].args[0]).toMatchObject({
+      expiresAt: clock.ms + 5000 * 1000,
+    });
+    expect(sessionCookieOf(res)?.attributes['max-age']).toBe('5000');
   });
 
   test('without throttling the session would have died: no touch means the original expiry stands', async () => {
