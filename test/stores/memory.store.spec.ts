@@ -44,6 +44,51 @@ describe('MemoryStore specifics', () => {
     store.close();
   });
 
+  it('evicts exactly as a reference LRU list over thousands of mixed operations', async () => {
+    const clock = manualClock();
+    const max = 20;
+    const store = new MemoryStore({ maxEntries: max, sweepInterval: 0, now: clock.now });
+    const keys = Array.from({ length: 60 }, () => randomKey());
+    /** The reference: live keys, least recently used first. */
+    let lru: string[] = [];
+    const used = (key: string): void => {
+      lru = [...lru.filter((k) => k !== key), key];
+    };
+    let seed = 42;
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const record = { data: { n: 1 }, expiresAt: clock.now() + 60_000, meta: { createdAt: 0 } };
+    for (let step = 0; step < 5000; step++) {
+      const key = keys[random(keys.length)]!;
+      const present = lru.includes(key);
+      switch (random(5)) {
+        case 0:
+        case 1:
+          expect(await store.create(key, record)).toBe(!present);
+          if (!present) {
+            used(key);
+            if (lru.length > max) lru.shift();
+          }
+          break;
+        case 2:
+          expect((await store.get(key)) !== undefined).toBe(present);
+          if (present) used(key);
+          break;
+        case 3:
+          expect(
+            await store.patch(key, { set: { n: step }, unset: [], expiresAt: record.expiresAt }),
+          ).toBe(present);
+          if (present) used(key);
+          break;
+        default:
+          expect(await store.destroy(key)).toBe(present);
+          lru = lru.filter((k) => k !== key);
+      }
+      expect(store.size).toBe(lru.length);
+    }
+    for (const key of keys) expect((await store.get(key)) !== undefined).toBe(lru.includes(key));
+    store.close();
+  });
+
   it('rejects a maxEntries that is not a positive integer', () => {
     expect(() => new MemoryStore({ maxEntries: 0 })).toThrow(RangeError);
     expect(() => new MemoryStore({ maxEntries: 1.5 })).toThrow(RangeError);
