@@ -20,8 +20,8 @@ export interface MemoryStoreOptions {
 
 /**
  * One stored session, packed as a single JSON text: `[expiresAt, userId | null, meta, data]`.
- * One string per session keeps the store's footprint close to the data's own JSON size (no object,
- * boxed number or list node per session), and callers never share objects with the store.
+ * One string per session (rather than an object graph with boxed numbers) keeps the store's footprint
+ * close to the data's own JSON size, and callers never share objects with the store.
  */
 type Packed = string;
 
@@ -55,20 +55,32 @@ function expiryOf(packed: Packed): number {
   return Number(packed.slice(1, packed.indexOf(',')));
 }
 
+/** A session in the recency list: its packed record and its neighbours (least recently used first). */
+class MemoryEntry {
+  older: MemoryEntry | undefined = undefined;
+  newer: MemoryEntry | undefined = undefined;
+
+  constructor(
+    /** The store key, to evict from the list's head. */
+    readonly key: string,
+    public packed: Packed,
+  ) {}
+}
+
 /**
  * The default store: sessions in this process's memory, bounded and swept.
  * Zero set-up, but per-process: sessions vanish on restart and are not shared between instances.
  */
 export class MemoryStore extends SessionStore {
   private static warnedInProduction = false;
-  /** Store key → packed session, least recently used first (a use moves the key to the end). */
-  private readonly entries = new Map<string, Packed>();
+  private readonly entries = new Map<string, MemoryEntry>();
   /**
-   * Eviction walks the keys with one long-lived iterator rather than a fresh `keys()` each time: a
-   * fresh one would skip, on every eviction, the holes that earlier deletions left at the Map's front.
-   * Every live key is ahead of it: the keys it passed were evicted, and a use re-inserts at the end.
+   * Recency list, least recently used first. A linked list rather than Map order: moving a used key to
+   * the end of a large Map (delete + set) leaves holes that make V8 rebuild the whole table every few
+   * thousand uses.
    */
-  private evictionCursor: Iterator<string> | undefined;
+  private oldest: MemoryEntry | undefined;
+  private newest: MemoryEntry | undefined;
   /** The per-user index: user id → store keys of that user's sessions. */
   private readonly byUser = new Map<string, Set<string>>();
   private readonly maxEntries: number;
@@ -109,24 +121,22 @@ export class MemoryStore extends SessionStore {
 
   /** `get` without the promise: the request path reads this store synchronously. */
   override getSync(key: string): SessionRecord | undefined {
-    const packed = this.live(key);
-    if (packed === undefined) return undefined;
-    this.use(key, packed);
-    return unpack(packed);
+    const entry = this.live(key);
+    if (!entry) return undefined;
+    this.use(entry);
+    return unpack(entry.packed);
   }
 
   async create(key: string, record: SessionRecord): Promise<boolean> {
-    if (this.live(key) !== undefined) return false;
-    this.entries.set(key, pack(record));
-    this.index(key, record.userId);
-    if (this.entries.size > this.maxEntries) this.evictOldest();
+    if (this.live(key)) return false;
+    this.insert(new MemoryEntry(key, pack(record)), record.userId);
     return true;
   }
 
   async patch(key: string, patch: SessionPatch): Promise<boolean> {
-    const packed = this.live(key);
-    if (packed === undefined) return false;
-    const record = unpack(packed);
+    const entry = this.live(key);
+    if (!entry) return false;
+    const record = unpack(entry.packed);
     for (const name of patch.unset) delete record.data[name];
     Object.assign(record.data, patch.set);
     if (patch.meta) record.meta = patch.meta;
@@ -137,26 +147,25 @@ export class MemoryStore extends SessionStore {
       else record.userId = patch.userId;
       this.index(key, record.userId);
     }
-    this.use(key, pack(record));
+    entry.packed = pack(record);
+    this.use(entry);
     return true;
   }
 
   async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
-    const packed = this.live(key);
-    if (packed === undefined) return false;
-    // Rewritten in place: a touch does not count as a use (it only follows one).
-    this.entries.set(key, pack({ ...unpack(packed), expiresAt, meta }));
+    const entry = this.live(key);
+    if (!entry) return false;
+    // Not a use of its own: a touch only follows one.
+    entry.packed = pack({ ...unpack(entry.packed), expiresAt, meta });
     return true;
   }
 
   async rename(fromKey: string, toKey: string): Promise<boolean> {
-    const packed = this.live(fromKey);
-    if (packed === undefined) return false;
-    const { userId } = unpack(packed);
+    const entry = this.live(fromKey);
+    if (!entry) return false;
     this.remove(fromKey);
     this.remove(toKey);
-    this.entries.set(toKey, packed);
-    this.index(toKey, userId);
+    this.insert(new MemoryEntry(toKey, entry.packed), unpack(entry.packed).userId);
     return true;
   }
 
@@ -167,9 +176,9 @@ export class MemoryStore extends SessionStore {
   async clearExpired(): Promise<number> {
     const now = this.now();
     let removed = 0;
-    for (const [key, packed] of this.entries) {
-      if (expiryOf(packed) <= now) {
-        this.expire(key, packed);
+    for (const [key, entry] of this.entries) {
+      if (expiryOf(entry.packed) <= now) {
+        this.expire(key, entry.packed);
         removed++;
       }
     }
@@ -180,9 +189,9 @@ export class MemoryStore extends SessionStore {
     const now = this.now();
     const list: UserSessionEntry[] = [];
     for (const key of this.byUser.get(userId) ?? []) {
-      const packed = this.entries.get(key);
-      if (packed !== undefined && expiryOf(packed) > now) {
-        const { expiresAt, meta } = unpack(packed);
+      const entry = this.entries.get(key);
+      if (entry && expiryOf(entry.packed) > now) {
+        const { expiresAt, meta } = unpack(entry.packed);
         list.push({ key, expiresAt, meta });
       }
     }
@@ -194,14 +203,14 @@ export class MemoryStore extends SessionStore {
     this.sweepTimer = undefined;
   }
 
-  /** The session under `key` unless it expired, in which case it is removed (and reported). */
-  private live(key: string): Packed | undefined {
-    const packed = this.entries.get(key);
-    if (packed !== undefined && expiryOf(packed) <= this.now()) {
-      this.expire(key, packed);
+  /** The entry under `key` unless it expired, in which case it is removed (and reported). */
+  private live(key: string): MemoryEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && expiryOf(entry.packed) <= this.now()) {
+      this.expire(key, entry.packed);
       return undefined;
     }
-    return packed;
+    return entry;
   }
 
   private expire(key: string, packed: Packed): void {
@@ -210,21 +219,34 @@ export class MemoryStore extends SessionStore {
     this.emitExpired(userId === undefined ? { key } : { key, userId });
   }
 
-  /** Stores `packed` under `key` as the most recently used session. */
-  private use(key: string, packed: Packed): void {
-    this.entries.delete(key);
-    this.entries.set(key, packed);
+  /** Adds a new entry as the most recently used one, evicting the least recently used past the bound. */
+  private insert(entry: MemoryEntry, userId: string | undefined): void {
+    this.entries.set(entry.key, entry);
+    this.append(entry);
+    this.index(entry.key, userId);
+    if (this.entries.size > this.maxEntries && this.oldest) this.remove(this.oldest.key);
   }
 
-  /** Removes the least recently used session. */
-  private evictOldest(): void {
-    let next = this.evictionCursor?.next();
-    if (!next || next.done) {
-      // Exhausted (the store emptied since) or not yet created: start again from the oldest key.
-      this.evictionCursor = this.entries.keys();
-      next = this.evictionCursor.next();
-    }
-    if (!next.done) this.remove(next.value);
+  /** Makes `entry` the most recently used one. */
+  private use(entry: MemoryEntry): void {
+    this.unlink(entry);
+    this.append(entry);
+  }
+
+  private append(entry: MemoryEntry): void {
+    entry.older = this.newest;
+    entry.newer = undefined;
+    if (this.newest) this.newest.newer = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+  }
+
+  private unlink(entry: MemoryEntry): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else if (this.oldest === entry) this.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else if (this.newest === entry) this.newest = entry.older;
+    entry.older = entry.newer = undefined;
   }
 
   /** Adds `key` to its owner's index. */
@@ -245,11 +267,12 @@ export class MemoryStore extends SessionStore {
 
   /** Deletes the session and its index entry; `true` when there was one. */
   private remove(key: string): boolean {
-    const packed = this.entries.get(key);
-    if (packed === undefined) return false;
+    const entry = this.entries.get(key);
+    if (!entry) return false;
     this.entries.delete(key);
+    this.unlink(entry);
     // Unpacked only when someone is signed in at all: anonymous-only stores skip the parse.
-    if (this.byUser.size > 0) this.unindex(key, unpack(packed).userId);
+    if (this.byUser.size > 0) this.unindex(key, unpack(entry.packed).userId);
     return true;
   }
 }
