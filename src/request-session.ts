@@ -235,9 +235,16 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
           ...(owner === this.storedOwner ? {} : { userId: owner ?? null }),
         });
         if (!saved) throw new SessionInterruptedError();
+        // The browser's cookie already ends when the record does: re-sent only when the expiry moved,
+        // with `rolling`, or to re-sign a cookie signed with an older secret.
+        if (
+          this.config.rolling ||
+          expiresAt !== this.storedExpiresAt ||
+          this.sentCookieValue() === undefined
+        )
+          this.cookieAction = 'set';
         this.storedExpiresAt = expiresAt;
         this.storedOwner = owner;
-        this.cookieAction = 'set';
       }
     } else if (this.config.rolling || this.touchDue()) {
       const expiresAt = this.nextExpiresAt();

@@ -265,6 +265,7 @@ describe('absolute timeout (controllable clock)', () => {
       maxAge: 7200,
       absoluteTimeout: 3600,
       cleanupInterval: 0,
+      rolling: true, // re-sends the cookie on every request
     });
     try {
       const cookie = await login(instance, 'U');
