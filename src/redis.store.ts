@@ -38,9 +38,10 @@ export interface RedisStoreOptions {
 
 // Key layout, all under the prefix P (store keys are base64url, so they never contain ':' and
 // cannot collide with the index keys):
-// - P<key>         hash, one per session: `e` = expiresAt (epoch ms), `m` = JSON meta,
-//                  `u` = owner user id (absent when unowned), `d:<name>` = JSON value of one data key.
-//                  PEXPIREAT expiresAt, so Redis evicts it by itself.
+// - P<key>         hash, one per session: `~e` = expiresAt (epoch ms), `~m` = JSON meta,
+//                  `~u` = owner user id (absent when unowned), and one field per data key holding its
+//                  JSON value, named after the key (see fieldOf). PEXPIREAT expiresAt, so Redis evicts
+//                  it by itself.
 // - P user:<uid>   zset, the per-user index: member = store key, score = its expiresAt. PEXPIREAT
 //                  its highest score + INDEX_GRACE_MS, so an abandoned index vanishes eventually
 //                  while clearExpired() can still find the members that just expired.
@@ -55,7 +56,7 @@ const INDEX_GRACE_MS = 86_400_000;
 /** Helpers shared by the scripts. */
 const LIB = `
 local function live(key, now)
-  local e = tonumber(redis.call('HGET', key, 'e'))
+  local e = tonumber(redis.call('HGET', key, '~e'))
   return e ~= nil and e > now
 end
 local function index_add(users, prefix, uid, member, score)
@@ -82,15 +83,15 @@ local now = tonumber(ARGV[1])
 local h = KEYS[1]
 if live(h, now) then return 0 end
 local result = 1
-local old = redis.call('HMGET', h, 'e', 'u')
+local old = redis.call('HMGET', h, '~e', '~u')
 if old[2] then
   index_remove(KEYS[2], ARGV[2], old[2], ARGV[3])
   if tonumber(old[1]) ~= nil then result = old[2] end
 end
 redis.call('DEL', h)
-redis.call('HSET', h, 'e', ARGV[4], 'm', ARGV[5])
+redis.call('HSET', h, '~e', ARGV[4], '~m', ARGV[5])
 if ARGV[6] == '1' then
-  redis.call('HSET', h, 'u', ARGV[7])
+  redis.call('HSET', h, '~u', ARGV[7])
   index_add(KEYS[2], ARGV[2], ARGV[7], ARGV[3], ARGV[4])
 end
 for i = 8, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
@@ -109,17 +110,17 @@ if not live(h, now) then return 0 end
 local unsetEnd = 8 + tonumber(ARGV[8])
 for i = 9, unsetEnd do redis.call('HDEL', h, ARGV[i]) end
 for i = unsetEnd + 1, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', h, 'e', ARGV[4])
-if ARGV[5] ~= '' then redis.call('HSET', h, 'm', ARGV[5]) end
-local old = redis.call('HGET', h, 'u')
+redis.call('HSET', h, '~e', ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', h, '~m', ARGV[5]) end
+local old = redis.call('HGET', h, '~u')
 local new = old
 if ARGV[6] == 'set' then new = ARGV[7] elseif ARGV[6] == 'clear' then new = false end
 if old and old ~= new then index_remove(KEYS[2], ARGV[2], old, ARGV[3]) end
 if new then
-  redis.call('HSET', h, 'u', new)
+  redis.call('HSET', h, '~u', new)
   index_add(KEYS[2], ARGV[2], new, ARGV[3], ARGV[4])
 else
-  redis.call('HDEL', h, 'u')
+  redis.call('HDEL', h, '~u')
 end
 redis.call('PEXPIREAT', h, ARGV[4])
 return 1
@@ -129,8 +130,8 @@ return 1
 const TOUCH = `${LIB}
 local h = KEYS[1]
 if not live(h, tonumber(ARGV[1])) then return 0 end
-redis.call('HSET', h, 'e', ARGV[4], 'm', ARGV[5])
-local u = redis.call('HGET', h, 'u')
+redis.call('HSET', h, '~e', ARGV[4], '~m', ARGV[5])
+local u = redis.call('HGET', h, '~u')
 if u then index_add(KEYS[2], ARGV[2], u, ARGV[3], ARGV[4]) end
 redis.call('PEXPIREAT', h, ARGV[4])
 return 1
@@ -145,13 +146,13 @@ const RENAME = `${LIB}
 local now = tonumber(ARGV[1])
 if not live(KEYS[1], now) then return 0 end
 local result = 1
-local old = redis.call('HMGET', KEYS[2], 'e', 'u')
+local old = redis.call('HMGET', KEYS[2], '~e', '~u')
 if old[2] then
   index_remove(KEYS[3], ARGV[2], old[2], ARGV[4])
   local e = tonumber(old[1])
   if e ~= nil and e <= now then result = old[2] end
 end
-local f = redis.call('HMGET', KEYS[1], 'e', 'u')
+local f = redis.call('HMGET', KEYS[1], '~e', '~u')
 redis.call('RENAME', KEYS[1], KEYS[2])
 if f[2] then
   redis.call('ZREM', ARGV[2] .. 'user:' .. f[2], ARGV[3])
@@ -162,7 +163,7 @@ return result
 
 /** KEYS: hash, users. ARGV: prefix, key. Returns how many keys it deleted (0 or 1). */
 const DESTROY = `${LIB}
-local u = redis.call('HGET', KEYS[1], 'u')
+local u = redis.call('HGET', KEYS[1], '~u')
 if u then index_remove(KEYS[2], ARGV[1], u, ARGV[2]) end
 return redis.call('DEL', KEYS[1])
 `;
@@ -175,7 +176,7 @@ const LIST = `
 local now = tonumber(ARGV[1])
 local out = {}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[2] .. member, 'e', 'm', 'u')
+  local f = redis.call('HMGET', ARGV[2] .. member, '~e', '~m', '~u')
   local e = tonumber(f[1])
   if e ~= nil and e > now and f[2] and f[3] == ARGV[3] then
     out[#out + 1] = member
@@ -199,7 +200,7 @@ local out = {}
 local due = redis.call('ZRANGEBYSCORE', z, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, member in ipairs(due) do
   local h = ARGV[2] .. member
-  local f = redis.call('HMGET', h, 'e', 'u')
+  local f = redis.call('HMGET', h, '~e', '~u')
   local e = tonumber(f[1])
   if f[2] == ARGV[3] and e ~= nil and e > now then
     redis.call('ZADD', z, f[1], member)
@@ -233,8 +234,22 @@ const SCRIPTS = {
   prune: script(PRUNE),
 };
 
-/** Field-name prefix of data keys, keeping them apart from the `e`, `m` and `u` bookkeeping fields. */
-const DATA = 'd:';
+/**
+ * The hash field of a data key: the key itself, so that fields cost no more than their names (a prefix
+ * on every field pushed a typical session into Redis's next allocation size, 64 bytes more). Bookkeeping
+ * fields start with `~`; a data key that does too gets one more `~`, so the two never meet.
+ */
+function fieldOf(name: string): string {
+  return name.charCodeAt(0) === TILDE ? `~${name}` : name;
+}
+
+/** The data key stored in `field`, or `undefined` for a bookkeeping field. */
+function nameOf(field: string): string | undefined {
+  if (field.charCodeAt(0) !== TILDE) return field;
+  return field.charCodeAt(1) === TILDE ? field.slice(1) : undefined;
+}
+
+const TILDE = 0x7e;
 
 /** How many user ids one SSCAN step asks for, and how many index members one PRUNE call removes. */
 const SCAN_COUNT = 100;
@@ -294,19 +309,19 @@ export class RedisStore extends SessionStore {
     ];
     for (const [name, value] of Object.entries(record.data)) {
       const json = JSON.stringify(value) as string | undefined;
-      if (json !== undefined) args.push(DATA + name, json);
+      if (json !== undefined) args.push(fieldOf(name), json);
     }
     return this.replaced(key, await this.run(SCRIPTS.create, this.keysOf(key), args));
   }
 
   async patch(key: string, patch: SessionPatch): Promise<boolean> {
-    const unset = patch.unset.map((name) => DATA + name);
+    const unset = patch.unset.map(fieldOf);
     const pairs: string[] = [];
     for (const [name, value] of Object.entries(patch.set)) {
       const json = JSON.stringify(value) as string | undefined;
       // `undefined` is not JSON: treat it as a deletion, as JSON.stringify of the whole data would.
-      if (json === undefined) unset.push(DATA + name);
-      else pairs.push(DATA + name, json);
+      if (json === undefined) unset.push(fieldOf(name));
+      else pairs.push(fieldOf(name), json);
     }
     const meta = patch.meta ? JSON.stringify(patch.meta) : '';
     const owner = patch.userId === undefined ? 'keep' : patch.userId === null ? 'clear' : 'set';
@@ -434,19 +449,19 @@ function parseMeta(json: unknown): SessionMeta | undefined {
 
 /** The record stored in `hash`, or `undefined` when a field is missing or not valid JSON. */
 function parseHash(hash: Record<string, string>): SessionRecord | undefined {
-  const expiresAt = Number(hash.e);
-  if (hash.e === undefined || !Number.isFinite(expiresAt)) return undefined;
-  const meta = parseMeta(hash.m);
+  const expiresAt = Number(hash['~e']);
+  if (hash['~e'] === undefined || !Number.isFinite(expiresAt)) return undefined;
+  const meta = parseMeta(hash['~m']);
   if (!meta) return undefined;
   try {
     const entries: [string, JsonValue][] = [];
     for (const [field, json] of Object.entries(hash)) {
-      if (!field.startsWith(DATA)) continue;
-      entries.push([field.slice(DATA.length), JSON.parse(json) as JsonValue]);
+      const name = nameOf(field);
+      if (name !== undefined) entries.push([name, JSON.parse(json) as JsonValue]);
     }
     // fromEntries defines own properties, so a data key named `__proto__` stays plain data.
     const record: SessionRecord = { data: Object.fromEntries(entries), expiresAt, meta };
-    if (hash.u !== undefined) record.userId = hash.u;
+    if (hash['~u'] !== undefined) record.userId = hash['~u'];
     return record;
   } catch {
     return undefined;

@@ -56,13 +56,13 @@ if (!redis) {
             const e = String(Date.now() + 60_000);
             const m = JSON.stringify({ createdAt: 1 });
             // Corrupt records are written without TTL on purpose: the store must still remove them.
-            if (kind === 'missing e') await redis.hset(k, 'm', m, 'd:a', '1');
-            else if (kind === 'missing m') await redis.hset(k, 'e', e, 'd:a', '1');
-            else if (kind === 'non-numeric e') await redis.hset(k, 'e', 'soon', 'm', m);
-            else if (kind === 'unparsable m') await redis.hset(k, 'e', e, 'm', '{oops');
-            else if (kind === 'm not an object') await redis.hset(k, 'e', e, 'm', '[1]');
+            if (kind === 'missing e') await redis.hset(k, '~m', m, 'a', '1');
+            else if (kind === 'missing m') await redis.hset(k, '~e', e, 'a', '1');
+            else if (kind === 'non-numeric e') await redis.hset(k, '~e', 'soon', '~m', m);
+            else if (kind === 'unparsable m') await redis.hset(k, '~e', e, '~m', '{oops');
+            else if (kind === 'm not an object') await redis.hset(k, '~e', e, '~m', '[1]');
             else if (kind === 'unparsable data field')
-              await redis.hset(k, 'e', e, 'm', m, 'd:a', 'nope');
+              await redis.hset(k, '~e', e, '~m', m, 'a', 'nope');
             else throw new Error(`unknown corruption ${kind}`);
           },
         };
@@ -100,18 +100,20 @@ if (!redis) {
       expect(pttl).toBeGreaterThan(expiresAt - Date.now() - 1000);
     };
 
-    it('uses one hash per session: e, m and one d:<name> field per data key', async () => {
+    it('uses one hash per session: ~e, ~m and one field per data key, named after it', async () => {
       const key = randomKey();
       const record = sampleRecord();
       await store.create(key, record);
       expect(await redis.type(prefix + key)).toBe('hash');
       const hash = await redis.hgetall(prefix + key);
       const expected: Record<string, string> = {
-        e: String(record.expiresAt),
-        m: JSON.stringify(record.meta),
+        '~e': String(record.expiresAt),
+        '~m': JSON.stringify(record.meta),
       };
+      // A data key starting with `~` gets one more, keeping it apart from the bookkeeping fields.
       for (const [name, value] of Object.entries(record.data))
-        expected[`d:${name}`] = JSON.stringify(value);
+        expected[name.startsWith('~') ? `~${name}` : name] = JSON.stringify(value);
+      expect(hash['~~e']).toBe(JSON.stringify(record.data['~e']));
       expect(hash).toEqual(expected);
       // The default prefix.
       const defaultStore = new RedisStore({ client: redis });
@@ -130,12 +132,12 @@ if (!redis) {
       const patched = Date.now() + 120_000;
       await store.patch(key, { set: { b: 2 }, unset: ['userId'], expiresAt: patched });
       await expectTtlUntil(key, patched);
-      expect(await redis.hget(prefix + key, 'e')).toBe(String(patched));
+      expect(await redis.hget(prefix + key, '~e')).toBe(String(patched));
 
       const touched = Date.now() + 180_000;
       await store.touch(key, touched, record.meta);
       await expectTtlUntil(key, touched);
-      expect(await redis.hget(prefix + key, 'e')).toBe(String(touched));
+      expect(await redis.hget(prefix + key, '~e')).toBe(String(touched));
 
       const to = randomKey();
       await store.rename(key, to);
@@ -143,7 +145,7 @@ if (!redis) {
       await expectTtlUntil(to, touched);
     });
 
-    it('unset removes the d:<name> fields from the hash', async () => {
+    it('unset removes the data fields from the hash', async () => {
       const key = randomKey();
       await store.create(key, {
         data: { a: 1, b: 2 },
@@ -151,7 +153,7 @@ if (!redis) {
         meta: { createdAt: 1 },
       });
       await store.patch(key, { set: { c: 3 }, unset: ['a'], expiresAt: Date.now() + 60_000 });
-      expect((await redis.hkeys(prefix + key)).sort()).toEqual(['d:b', 'd:c', 'e', 'm']);
+      expect((await redis.hkeys(prefix + key)).sort()).toEqual(['b', 'c', '~e', '~m']);
     });
 
     it('an undefined value in a patch deletes the key, like JSON would', async () => {
@@ -263,7 +265,7 @@ if (!redis) {
     it('a record whose e has passed by the app clock is absent even before Redis evicts it', async () => {
       const key = randomKey();
       // Simulate a Redis clock behind the app's: the hash says expired, but the TTL is still long.
-      await redis.hset(prefix + key, 'e', String(Date.now() - 1), 'm', '{"createdAt":1}');
+      await redis.hset(prefix + key, '~e', String(Date.now() - 1), '~m', '{"createdAt":1}');
       await redis.pexpire(prefix + key, 60_000);
       expect(await store.get(key)).toBeUndefined();
       expect(await store.touch(key, Date.now() + 60_000, { createdAt: 1 })).toBe(false);
@@ -279,7 +281,7 @@ if (!redis) {
       const rb = ownedRecord(user, 120_000);
       await store.create(a, ra);
       await store.create(b, rb);
-      expect(await redis.hget(prefix + a, 'u')).toBe(user);
+      expect(await redis.hget(prefix + a, '~u')).toBe(user);
       const zset = `${prefix}user:${user}`;
       expect(await redis.type(zset)).toBe('zset');
       expect(await redis.zrange(zset, 0, '-1', 'WITHSCORES')).toEqual([
@@ -300,7 +302,7 @@ if (!redis) {
       expect(await redis.pttl(`${prefix}users`)).toBe(-1);
       // Losing the owner removes the member; the last one removes the zset and the user.
       await store.patch(a, { set: {}, unset: [], expiresAt: touched, userId: null });
-      expect(await redis.hexists(prefix + a, 'u')).toBe(0);
+      expect(await redis.hexists(prefix + a, '~u')).toBe(0);
       expect(await redis.zrange(zset, 0, '-1')).toEqual([b]);
       await store.destroy(b);
       expect(await redis.exists(zset)).toBe(0);
@@ -331,7 +333,7 @@ if (!redis) {
       await store.create(expired, ownedRecord(user));
       await store.create(alive, ownedRecord(user));
       // A Redis clock behind the app's: the hash says expired, its TTL is still long.
-      await redis.hset(prefix + expired, 'e', String(Date.now() - 1));
+      await redis.hset(prefix + expired, '~e', String(Date.now() - 1));
       await redis.zadd(`${prefix}user:${user}`, Date.now() - 1, expired);
       // A score behind its (live) hash.
       await redis.zadd(`${prefix}user:${user}`, Date.now() - 1, alive);
@@ -339,7 +341,7 @@ if (!redis) {
       expect(events).toEqual([{ key: expired, userId: user }]);
       expect(await redis.exists(prefix + expired)).toBe(0);
       expect(await redis.zscore(`${prefix}user:${user}`, alive)).toBe(
-        await redis.hget(prefix + alive, 'e'),
+        await redis.hget(prefix + alive, '~e'),
       );
       expect((await store.listByUser(user)).map((e) => e.key)).toEqual([alive]);
     });
@@ -363,7 +365,7 @@ if (!redis) {
     it('get removes a corrupt owned record together with its index entry', async () => {
       const key = randomKey();
       await store.create(key, ownedRecord('dee'));
-      await redis.hset(prefix + key, 'm', '{oops');
+      await redis.hset(prefix + key, '~m', '{oops');
       expect(await store.get(key)).toBeUndefined();
       expect(await redis.exists(prefix + key)).toBe(0);
       expect(await redis.exists(`${prefix}user:dee`)).toBe(0);

@@ -53,6 +53,9 @@ export function sampleRecord(ttlMs = 60_000): SessionRecord {
     zero: 0,
     'a:b': 'colon in the key',
     'd:x': 'looks like a field prefix',
+    '~e': 'named like a bookkeeping field',
+    '~~u': 'starts with the escape twice',
+    '~': 'just the escape',
   };
   return {
     data,
