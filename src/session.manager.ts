@@ -14,13 +14,14 @@ import { SESSION_CONFIG } from './session.module-definition.js';
 import type { SessionRecord } from './session-store.js';
 import { StoreGateway } from './store-gateway.js';
 
-/** Where a request keeps its session once loaded, for callers that need not wait. */
-const LOADED_SESSION = Symbol('nest-session:loaded-session');
-
+/**
+ * A request as the manager marks it: `session` once loaded (also the documented `request.session`; one
+ * property, since every property added to a request costs it a larger property store), and the pending
+ * load while the store answers.
+ */
 type SessionRequest = IncomingMessage & {
   [REQUEST_SESSION]?: Promise<RequestSession>;
-  [LOADED_SESSION]?: RequestSession;
-  session?: RequestSession;
+  session?: unknown;
 };
 
 /**
@@ -51,10 +52,12 @@ export class SessionManager {
     bound: boolean,
   ): RequestSession | Promise<RequestSession> {
     const holder = req as SessionRequest;
-    const loaded = holder[LOADED_SESSION] ?? holder[REQUEST_SESSION];
-    if (loaded) return loaded;
+    // `instanceof`: another library (express-session) may have put its own session there.
+    if (holder.session instanceof RequestSession) return holder.session;
+    const pending = holder[REQUEST_SESSION];
+    if (pending) return pending;
     const loading = this.read(holder, res);
-    // Only a pending load is remembered: a finished one is found under LOADED_SESSION.
+    // Only a pending load is remembered: a finished one is found under `session`.
     if (loading instanceof Promise) holder[REQUEST_SESSION] = loading;
     if (!bound) this.commitOnResponseEnd(loading, res);
     return loading;
@@ -134,7 +137,6 @@ export class SessionManager {
       incoming?.key,
     );
     req.session = session;
-    req[LOADED_SESSION] = session;
     return session;
   }
 
