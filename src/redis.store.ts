@@ -66,6 +66,12 @@ local function index_add(users, prefix, uid, member, score)
   local top = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', z, string.format('%d', tonumber(top[2]) + ${INDEX_GRACE_MS}))
 end
+-- Runs cmd on key with ARGV[first..last], at most 1000 arguments per call (Lua's unpack has a limit).
+local function each_chunk(cmd, key, first, last)
+  for i = first, last, 1000 do
+    redis.call(cmd, key, unpack(ARGV, i, math.min(i + 999, last)))
+  end
+end
 local function index_remove(users, prefix, uid, member)
   local z = prefix .. 'user:' .. uid
   redis.call('ZREM', z, member)
@@ -106,23 +112,30 @@ return result
 const PATCH = `${LIB}
 local now = tonumber(ARGV[1])
 local h = KEYS[1]
-if not live(h, now) then return 0 end
+local cur = redis.call('HMGET', h, '~e', '~u')
+local e = tonumber(cur[1])
+if e == nil or e <= now then return 0 end
 local unsetEnd = 8 + tonumber(ARGV[8])
-for i = 9, unsetEnd do redis.call('HDEL', h, ARGV[i]) end
-for i = unsetEnd + 1, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', h, '~e', ARGV[4])
+each_chunk('HDEL', h, 9, unsetEnd)
+each_chunk('HSET', h, unsetEnd + 1, #ARGV)
 if ARGV[5] ~= '' then redis.call('HSET', h, '~m', ARGV[5]) end
-local old = redis.call('HGET', h, '~u')
+-- Most writes leave the expiry and the owner as they were (see touchAfter): then neither the TTL
+-- nor the owner's index needs a command.
+local moved = ARGV[4] ~= cur[1]
+if moved then
+  redis.call('HSET', h, '~e', ARGV[4])
+  redis.call('PEXPIREAT', h, ARGV[4])
+end
+local old = cur[2]
 local new = old
 if ARGV[6] == 'set' then new = ARGV[7] elseif ARGV[6] == 'clear' then new = false end
 if old and old ~= new then index_remove(KEYS[2], ARGV[2], old, ARGV[3]) end
 if new then
-  redis.call('HSET', h, '~u', new)
-  index_add(KEYS[2], ARGV[2], new, ARGV[3], ARGV[4])
-else
+  if new ~= old then redis.call('HSET', h, '~u', new) end
+  if new ~= old or moved then index_add(KEYS[2], ARGV[2], new, ARGV[3], ARGV[4]) end
+elseif old then
   redis.call('HDEL', h, '~u')
 end
-redis.call('PEXPIREAT', h, ARGV[4])
 return 1
 `;
 

@@ -123,6 +123,42 @@ if (!redis) {
       await defaultStore.destroy(other);
     });
 
+    it('a patch that keeps the expiry keeps the TTL and the owner index; one that moves it moves both', async () => {
+      const key = randomKey();
+      const user = `keep-${randomKey().slice(0, 8)}`;
+      const record = ownedRecord(user, 60_000);
+      await store.create(key, record);
+      await store.patch(key, { set: { n: 1 }, unset: [], expiresAt: record.expiresAt });
+      await expectTtlUntil(key, record.expiresAt);
+      expect(await redis.zscore(`${prefix}user:${user}`, key)).toBe(String(record.expiresAt));
+      expect((await store.get(key))?.data.n).toBe(1);
+
+      const moved = record.expiresAt + 30_000;
+      await store.patch(key, { set: { n: 2 }, unset: [], expiresAt: moved });
+      await expectTtlUntil(key, moved);
+      expect(await redis.zscore(`${prefix}user:${user}`, key)).toBe(String(moved));
+      expect(await store.listByUser(user)).toEqual([
+        expect.objectContaining({ key, expiresAt: moved }),
+      ]);
+    });
+
+    it('applies patches of thousands of keys (sent to Redis in chunks)', async () => {
+      const key = randomKey();
+      const data: Record<string, number> = {};
+      for (let i = 0; i < 9000; i++) data[`old${i}`] = i;
+      await store.create(key, { data, expiresAt: Date.now() + 60_000, meta: { createdAt: 1 } });
+      const set: Record<string, number> = {};
+      // Past Lua's limit of ~8000 values per unpack, both for the deleted and for the set fields.
+      for (let i = 0; i < 5000; i++) set[`new${i}`] = i;
+      const unset = Object.keys(data).slice(0, 8500);
+      expect(await store.patch(key, { set, unset, expiresAt: Date.now() + 60_000 })).toBe(true);
+      const stored = await store.get(key);
+      expect(Object.keys(stored?.data ?? {})).toHaveLength(500 + 5000);
+      expect(stored?.data.new4999).toBe(4999);
+      expect(stored?.data.old8999).toBe(8999);
+      expect(stored?.data.old0).toBeUndefined();
+    });
+
     it('every key carries a TTL matching expiresAt after create, patch, touch and rename', async () => {
       const key = randomKey();
       const record = sampleRecord(60_000);
