@@ -68,6 +68,7 @@ const SOUND = `jsonb_typeof(data) = 'object' AND jsonb_typeof(meta) = 'object'`;
 
 type StatementName =
   | 'get'
+  | 'insert'
   | 'deleteCorrupt'
   | 'create'
   | 'patch'
@@ -84,15 +85,18 @@ function sqlFor(table: string): Record<StatementName, string> {
               (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, user_id
          FROM ${table} WHERE key = $1 AND expires_at > ${AT('$2')}`,
     deleteCorrupt: `DELETE FROM ${table} WHERE key = $1 AND NOT (${SOUND})`,
+    insert: `INSERT INTO ${table} (key, data, meta, expires_at, user_id)
+       VALUES ($1, $2::jsonb, $3::jsonb, ${AT('$4')}, $5::text)
+       ON CONFLICT (key) DO NOTHING`,
     create: `WITH old AS (
-         SELECT user_id, expires_at <= ${AT('$5')} AS expired FROM ${table}
+         SELECT user_id, expires_at <= ${AT('$6')} AS expired FROM ${table}
           WHERE key = $1 FOR UPDATE)
        INSERT INTO ${table} AS s (key, data, meta, expires_at, user_id)
-       SELECT $1, $2::jsonb, $3::jsonb, ${AT('$4')}, $6::text FROM (SELECT count(*) FROM old) AS locked
+       SELECT $1, $2::jsonb, $3::jsonb, ${AT('$4')}, $5::text FROM (SELECT count(*) FROM old) AS locked
        ON CONFLICT (key) DO UPDATE
           SET data = EXCLUDED.data, meta = EXCLUDED.meta, expires_at = EXCLUDED.expires_at,
               user_id = EXCLUDED.user_id
-        WHERE s.expires_at <= ${AT('$5')}
+        WHERE s.expires_at <= ${AT('$6')}
            OR jsonb_typeof(s.data) <> 'object' OR jsonb_typeof(s.meta) <> 'object'
        RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
                  (SELECT user_id FROM old WHERE expired) AS replaced_user`,
@@ -145,7 +149,8 @@ function statementsFor(table: string, prepare: boolean): Record<StatementName, P
 /**
  * Sessions in a PostgreSQL table
  * (`key text PRIMARY KEY, data jsonb, meta jsonb, expires_at timestamptz, user_id text NULL`,
- * indexed on `expires_at` and `user_id`). Every operation is a single statement, hence atomic;
+ * indexed on `expires_at` and `user_id`). Every operation is a single statement, hence atomic (a create
+ * whose key is taken tries a second one, which replaces only an expired or corrupt row);
  * expired rows are invisible and removed by `clearExpired()` (call it periodically), which reports
  * each one (owned or anonymous) once through `onExpired`, even with several instances sweeping.
  */
@@ -207,18 +212,20 @@ export class PostgresStore extends SessionStore {
   }
 
   async create(key: string, record: SessionRecord): Promise<boolean> {
-    // An expired or corrupt row under the same key is replaced; a live one wins. `old` locks the
-    // existing row before the insert (the `locked` join forces it to run first), so that an expired
-    // owned row replaced here is reported by this call only: a concurrent clearExpired() skips the
-    // locked row, or deleted it first and then there is no conflict and nothing to report.
-    const { rows, rowCount } = await this.query(this.sql.create, [
+    const values = [
       key,
       JSON.stringify(record.data),
       JSON.stringify(record.meta),
       record.expiresAt,
-      Date.now(),
       record.userId ?? null,
-    ]);
+    ];
+    // A new key is free almost always: a plain insert, which replaces nothing and so reports nothing.
+    if ((await this.query(this.sql.insert, values)).rowCount === 1) return true;
+    // Taken: an expired or corrupt row under the same key is replaced; a live one wins. `old` locks the
+    // existing row before the insert (the `locked` join forces it to run first), so that an expired
+    // owned row replaced here is reported by this call only: a concurrent clearExpired() skips the
+    // locked row, or deleted it first and then there is no conflict and nothing to report.
+    const { rows, rowCount } = await this.query(this.sql.create, [...values, Date.now()]);
     this.reportReplaced(key, rows[0]);
     return rowCount === 1;
   }
