@@ -223,9 +223,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         // Writes slide the expiry as reads do, once a touch is due: an unchanged expiry keeps the
         // write small (PostgreSQL then updates the row in place, without touching its indexes).
         const expiresAt =
-          this.expiryChanged || this.config.rolling || this.touchDue()
-            ? this.nextExpiresAt()
-            : this.storedExpiresAt;
+          this.expiryChanged || this.extensionDue() ? this.nextExpiresAt() : this.storedExpiresAt;
         this.meta = { ...this.meta, lastSeenAt: now };
         const saved = await this.gateway.patch(this.storeKey(this._id), {
           set,
@@ -246,7 +244,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         this.storedExpiresAt = expiresAt;
         this.storedOwner = owner;
       }
-    } else if (this.config.rolling || this.touchDue()) {
+    } else if (this.extensionDue()) {
       const expiresAt = this.nextExpiresAt();
       const meta = { ...this.meta, lastSeenAt: now };
       // A record gone by now was logged out in parallel: nothing to extend, and nothing was lost.
@@ -262,7 +260,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   /** Whether `save()` has anything to write (changes, `rolling`, or a touch that is due). */
   needsSave(): boolean {
     if (this._id === null) return this._modified;
-    return this._modified || this.config.rolling || this.touchDue();
+    return this._modified || this.extensionDue();
   }
 
   /** What the response must do with the cookie, once; called by the commit after `save()`. */
@@ -396,8 +394,12 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       : Math.min(expiresAt, this.meta.createdAt + absoluteTimeout * 1000);
   }
 
-  /** Throttled sliding expiry: extend only once `touchAfter` of the lifetime has passed since the last write. */
-  private touchDue(): boolean {
+  /**
+   * Whether a save should move the stored expiry: always with `rolling`; else (throttled sliding expiry)
+   * once `touchAfter` of the lifetime has passed since it last moved, and never for a fixed expiry.
+   */
+  private extensionDue(): boolean {
+    if (this.config.rolling) return true;
     if (this._id === null || this.meta.expiresAtFixed !== undefined) return false;
     const lifetime = this.idleLifetime() * 1000;
     return (
