@@ -163,14 +163,14 @@ export class MemoryStore extends SessionStore {
   async rename(fromKey: string, toKey: string): Promise<boolean> {
     const entry = this.live(fromKey);
     if (!entry) return false;
-    this.remove(fromKey);
+    const { userId } = this.remove(fromKey) ?? {};
     this.remove(toKey);
-    this.insert(new MemoryEntry(toKey, entry.packed), unpack(entry.packed).userId);
+    this.insert(new MemoryEntry(toKey, entry.packed), userId);
     return true;
   }
 
   async destroy(key: string): Promise<boolean> {
-    return this.remove(key);
+    return this.remove(key) !== undefined;
   }
 
   async clearExpired(): Promise<number> {
@@ -178,7 +178,7 @@ export class MemoryStore extends SessionStore {
     let removed = 0;
     for (const [key, entry] of this.entries) {
       if (expiryOf(entry.packed) <= now) {
-        this.expire(key, entry.packed);
+        this.expire(key);
         removed++;
       }
     }
@@ -207,15 +207,14 @@ export class MemoryStore extends SessionStore {
   private live(key: string): MemoryEntry | undefined {
     const entry = this.entries.get(key);
     if (entry && expiryOf(entry.packed) <= this.now()) {
-      this.expire(key, entry.packed);
+      this.expire(key);
       return undefined;
     }
     return entry;
   }
 
-  private expire(key: string, packed: Packed): void {
-    const { userId } = unpack(packed);
-    this.remove(key);
+  private expire(key: string): void {
+    const { userId } = this.remove(key) ?? {};
     this.emitExpired(userId === undefined ? { key } : { key, userId });
   }
 
@@ -265,14 +264,15 @@ export class MemoryStore extends SessionStore {
     if (keys?.size === 0) this.byUser.delete(userId);
   }
 
-  /** Deletes the session and its index entry; `true` when there was one. */
-  private remove(key: string): boolean {
+  /** Deletes the session and its index entry; its owner (`{}` when anonymous), or `undefined` when absent. */
+  private remove(key: string): { userId?: string } | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return false;
+    if (!entry) return undefined;
     this.entries.delete(key);
     this.unlink(entry);
-    // Unpacked only when someone is signed in at all: anonymous-only stores skip the parse.
-    if (this.byUser.size > 0) this.unindex(key, unpack(entry.packed).userId);
-    return true;
+    // Parsed only when someone is signed in at all: with an empty index, no session has an owner.
+    const userId = this.byUser.size > 0 ? unpack(entry.packed).userId : undefined;
+    this.unindex(key, userId);
+    return userId === undefined ? {} : { userId };
   }
 }
