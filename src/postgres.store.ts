@@ -66,20 +66,8 @@ const AT = (param: string): string => `to_timestamp(${param}::float8 / 1000)`;
 /** A row is usable only when both JSON columns hold objects; anything else is corrupt. */
 const SOUND = `jsonb_typeof(data) = 'object' AND jsonb_typeof(meta) = 'object'`;
 
-type StatementName =
-  | 'get'
-  | 'insert'
-  | 'deleteCorrupt'
-  | 'create'
-  | 'patch'
-  | 'touch'
-  | 'rename'
-  | 'destroy'
-  | 'listByUser'
-  | 'clearExpired';
-
 /** The SQL of the store's statements for one table. */
-function sqlFor(table: string): Record<StatementName, string> {
+function sqlFor(table: string) {
   return {
     get: `SELECT data::text AS data, meta::text AS meta,
               (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at, user_id
@@ -131,6 +119,9 @@ function sqlFor(table: string): Record<StatementName, string> {
          RETURNING key, user_id`,
   };
 }
+
+/** The store's statements by name. */
+type StatementName = keyof ReturnType<typeof sqlFor>;
 
 /**
  * The store's statements for one table, named when prepared: the name holds a digest of the text,

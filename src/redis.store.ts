@@ -100,7 +100,7 @@ if ARGV[6] == '1' then
   redis.call('HSET', h, '~u', ARGV[7])
   index_add(KEYS[2], ARGV[2], ARGV[7], ARGV[3], ARGV[4])
 end
-for i = 8, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
+each_chunk('HSET', h, 8, #ARGV)
 redis.call('PEXPIREAT', h, ARGV[4])
 return result
 `;
