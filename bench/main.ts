@@ -14,8 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { PostgresStore } from '../src/postgres.store.js';
-import { RedisStore } from '../src/redis.store.js';
+import { PostgresStore } from '../src/stores/postgres.store.js';
+import { RedisStore } from '../src/stores/redis.store.js';
 import {
   DATABASE_URL,
   type LoadConfig,

@@ -14,8 +14,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { MemoryStore, Session, SessionModule, type SessionStore } from '../src/index.js';
-import { PostgresStore } from '../src/postgres.store.js';
-import { RedisStore } from '../src/redis.store.js';
+import { PostgresStore } from '../src/stores/postgres.store.js';
+import { RedisStore } from '../src/stores/redis.store.js';
 import {
   COOKIE_NAME,
   DATABASE_URL,

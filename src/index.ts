@@ -1,13 +1,13 @@
-export { AllowAnonymous } from './allow-anonymous.decorator.js';
-export { MemoryStore, type MemoryStoreOptions } from './memory.store.js';
+export { AllowAnonymous } from './decorators/allow-anonymous.decorator.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
 export {
   PostgresStore,
   type PgPoolLike,
   type PgQueryResultLike,
   type PostgresStoreOptions,
-} from './postgres.store.js';
-export { RedisStore, type RedisClientLike, type RedisStoreOptions } from './redis.store.js';
-export { Session } from './session.decorator.js';
+} from './stores/postgres.store.js';
+export { RedisStore, type RedisClientLike, type RedisStoreOptions } from './stores/redis.store.js';
+export { Session } from './decorators/session.decorator.js';
 export {
   SessionConfigError,
   SessionDataError,
@@ -15,20 +15,20 @@ export {
   SessionLimitError,
   SessionNotAvailableError,
   SessionStoreUnavailableError,
-} from './session.errors.js';
-export type { SessionEvent, SessionEventType } from './session-events.js';
-export { SessionGuard } from './session.guard.js';
-export type { SessionInfo } from './session-info.interface.js';
-export type { SessionKey } from './session.interface.js';
-export { SessionManager } from './session.manager.js';
-export { SessionModule } from './session.module.js';
-export { SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+} from './session/session.errors.js';
+export type { SessionEvent, SessionEventType } from './session/session-events.js';
+export { SessionGuard } from './guards/session.guard.js';
+export type { SessionInfo } from './session/session-info.interface.js';
+export type { SessionKey } from './session/session.interface.js';
+export { SessionManager } from './http/session.manager.js';
+export { SessionModule } from './module/session.module.js';
+export { SESSION_MODULE_OPTIONS } from './module/session.module-definition.js';
 export type {
   SessionCookieOptions,
   SessionModuleOptions,
-} from './session-module-options.interface.js';
-export { SessionPipe } from './session.pipe.js';
-export { SessionService } from './session.service.js';
+} from './module/session-module-options.interface.js';
+export { SessionPipe } from './http/session.pipe.js';
+export { SessionService } from './module/session.service.js';
 export {
   SessionStore,
   type ExpiredSession,
@@ -37,5 +37,5 @@ export {
   type SessionPatch,
   type SessionRecord,
   type UserSessionEntry,
-} from './session-store.js';
-export { UseSession } from './use-session.decorator.js';
+} from './stores/session-store.js';
+export { UseSession } from './decorators/use-session.decorator.js';

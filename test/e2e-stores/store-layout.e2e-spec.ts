@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { RedisStore, type RedisClientLike } from '../../src/redis.store.js';
+import { RedisStore, type RedisClientLike } from '../../src/stores/redis.store.js';
 import { createApp } from '../support/app.js';
 import {
   connectPostgresOrSkip,

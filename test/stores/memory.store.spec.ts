@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/memory.store.js';
+import { MemoryStore } from '../../src/stores/memory.store.js';
 import { describeSessionStore, randomKey, sampleRecord } from './store-conformance.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

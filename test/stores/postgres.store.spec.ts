@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { PgPoolLike } from '../../src/postgres.store.js';
-import { PostgresStore } from '../../src/postgres.store.js';
+import type { PgPoolLike } from '../../src/stores/postgres.store.js';
+import { PostgresStore } from '../../src/stores/postgres.store.js';
 import { DATABASE_URL, connectPostgresOrSkip, uniqueName } from '../support/services.js';
 import { describeSessionStore, ownedRecord, randomKey, sampleRecord } from './store-conformance.js';
 

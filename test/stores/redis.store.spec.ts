@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClientLike } from '../../src/redis.store.js';
-import { RedisStore } from '../../src/redis.store.js';
+import type { RedisClientLike } from '../../src/stores/redis.store.js';
+import { RedisStore } from '../../src/stores/redis.store.js';
 import { connectRedisOrSkip, deleteRedisPrefix, uniqueName } from '../support/services.js';
 import { describeSessionStore, ownedRecord, randomKey, sampleRecord } from './store-conformance.js';
 

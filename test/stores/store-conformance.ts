@@ -5,7 +5,7 @@ import type {
   SessionMeta,
   SessionRecord,
   SessionStore,
-} from '../../src/session-store.js';
+} from '../../src/stores/session-store.js';
 
 /** One store under test, fresh for every test. */
 export interface StoreHarness {

@@ -10,8 +10,8 @@ import {
   type SessionInfo,
   type SessionModuleOptions,
 } from '../../src/index.js';
-import { PostgresStore } from '../../src/postgres.store.js';
-import { RedisStore } from '../../src/redis.store.js';
+import { PostgresStore } from '../../src/stores/postgres.store.js';
+import { RedisStore } from '../../src/stores/redis.store.js';
 import { createApp } from './app.js';
 import { DATABASE_URL, REDIS_URL } from './services.js';
 

@@ -3,8 +3,8 @@
  * signatures of verified sessions are remembered by store key, which must never make a wrong one pass.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { CookieSigner } from '../../src/cookie-signer.js';
-import { storeKeyOf } from '../../src/session-id.js';
+import { CookieSigner } from '../../src/crypto/cookie-signer.js';
+import { storeKeyOf } from '../../src/crypto/session-id.js';
 
 const freshId = (): string => randomBytes(32).toString('base64url');
 const hmac = (id: string, secret: string): string =>

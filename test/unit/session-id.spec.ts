@@ -1,4 +1,4 @@
-import { generateSessionId, isWellFormedSessionId } from '../../src/session-id.js';
+import { generateSessionId, isWellFormedSessionId } from '../../src/crypto/session-id.js';
 
 describe('generateSessionId', () => {
   it('gives well-formed, distinct ids across many batches of random bytes', () => {

@@ -1,14 +1,14 @@
-import type { SessionConfig } from './session-config.js';
+import type { SessionConfig } from '../module/session-config.js';
 import { SessionLimitError, SessionStoreUnavailableError } from './session.errors.js';
 import type { SessionEvents, SessionEventType } from './session-events.js';
-import { generateSessionId, handleOf, storeKeyOf } from './session-id.js';
+import { generateSessionId, handleOf, storeKeyOf } from '../crypto/session-id.js';
 import type {
   SessionMeta,
   SessionPatch,
   SessionRecord,
   SessionStore,
   UserSessionEntry,
-} from './session-store.js';
+} from '../stores/session-store.js';
 
 /** Fresh ids that may collide with a live session before we give up (2^-256 odds each). */
 const CREATE_ATTEMPTS = 3;

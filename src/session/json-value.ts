@@ -1,5 +1,5 @@
 import { SessionDataError } from './session.errors.js';
-import type { JsonValue } from './session-store.js';
+import type { JsonValue } from '../stores/session-store.js';
 
 /**
  * Checks that `value` survives JSON unchanged.

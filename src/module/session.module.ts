@@ -7,19 +7,20 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { resolveSessionConfig, type SessionConfig } from './session-config.js';
-import { SessionEvents } from './session-events.js';
-import { SessionGuard } from './session.guard.js';
-import { SessionHandlerBinder } from './session-handler.binder.js';
-import { SessionManager } from './session.manager.js';
+import { SessionEvents } from '../session/session-events.js';
+import { SessionGuard } from '../guards/session.guard.js';
+import { SessionHandlerBinder } from '../http/session-handler.binder.js';
+import { SessionManager } from '../http/session.manager.js';
 import {
   ConfigurableModuleClass,
   SESSION_CONFIG,
   SESSION_MODULE_OPTIONS,
 } from './session.module-definition.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
-import { SessionPipe } from './session.pipe.js';
+import { SessionPipe } from '../http/session.pipe.js';
 import { SessionService } from './session.service.js';
-import { SessionStore } from './session-store.js';
+import { MemoryStore } from '../stores/memory.store.js';
+import { SessionStore } from '../stores/session-store.js';
 
 /**
  * Server-side sessions. Import `SessionModule.forRoot(options)` (or `forRootAsync(...)`) once in your root
@@ -50,6 +51,8 @@ export class SessionModule
   extends ConfigurableModuleClass
   implements NestModule, OnModuleInit, OnModuleDestroy
 {
+  /** The MemoryStore production warning is logged once per process, however many apps start. */
+  private static warnedMemoryInProduction = false;
   private cleanupTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -68,8 +71,19 @@ export class SessionModule
 
   /** Starts the periodic `clearExpired()` (unref'd: it never keeps the process alive). */
   onModuleInit(): void {
-    if (this.config.cleanupInterval <= 0) return;
     const logger = new Logger('nest-session');
+    if (
+      this.config.store instanceof MemoryStore &&
+      process.env.NODE_ENV === 'production' &&
+      !SessionModule.warnedMemoryInProduction
+    ) {
+      SessionModule.warnedMemoryInProduction = true;
+      logger.warn(
+        'MemoryStore keeps sessions in this process only: they are lost on restart and not shared ' +
+          'between instances. Use RedisStore or PostgresStore in production.',
+      );
+    }
+    if (this.config.cleanupInterval <= 0) return;
     this.cleanupTimer = setInterval(() => {
       this.config.store
         .clearExpired()

@@ -10,13 +10,13 @@ import {
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { SESSION_BOUND, USES_SESSION, SESSION_CONTEXT } from './session.constants.js';
+import { SESSION_BOUND, USES_SESSION, SESSION_CONTEXT } from '../module/session.constants.js';
 import { sessionContext } from './session-context.js';
-import { SessionGuard } from './session.guard.js';
-import type { RequestSession } from './request-session.js';
+import { SessionGuard } from '../guards/session.guard.js';
+import type { RequestSession } from '../session/request-session.js';
 import { SessionManager } from './session.manager.js';
 import { SessionPipe } from './session.pipe.js';
-import { SessionService } from './session.service.js';
+import { SessionService } from '../module/session.service.js';
 
 /** How the binder rewrote a handler's arguments (class metadata, per method; shared by every application). */
 const BOUND_ARGS = 'nest-session:bound-args';

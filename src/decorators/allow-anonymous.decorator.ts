@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { ALLOW_ANONYMOUS } from './session.constants.js';
+import { ALLOW_ANONYMOUS } from '../module/session.constants.js';
 
 /** Lets a handler or controller through a global `SessionGuard` without a login (e.g. the login page). */
 export const AllowAnonymous = (): ClassDecorator & MethodDecorator =>

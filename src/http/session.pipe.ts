@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, PipeTransform } from '@nestjs/common';
-import type { RequestSession } from './request-session.js';
+import type { RequestSession } from '../session/request-session.js';
 import { SessionManager } from './session.manager.js';
 
 /** What `@Session()` hands its pipe: the request, and whether the handler commits the session itself. */

@@ -1,4 +1,4 @@
-import type { SessionStore } from './session-store.js';
+import type { SessionStore } from '../stores/session-store.js';
 
 /** How the session cookie is written. */
 export interface SessionCookieOptions {

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type {
   JsonValue,
   SessionMeta,
@@ -72,7 +71,6 @@ class MemoryEntry {
  * Zero set-up, but per-process: sessions vanish on restart and are not shared between instances.
  */
 export class MemoryStore extends SessionStore {
-  private static warnedInProduction = false;
   private readonly entries = new Map<string, MemoryEntry>();
   /**
    * Recency list, least recently used first. A linked list rather than Map order: moving a used key to
@@ -100,13 +98,6 @@ export class MemoryStore extends SessionStore {
     if (sweepInterval > 0) {
       // unref'd so that a forgotten store never keeps the process alive.
       this.sweepTimer = setInterval(() => void this.clearExpired(), sweepInterval).unref();
-    }
-    if (process.env.NODE_ENV === 'production' && !MemoryStore.warnedInProduction) {
-      MemoryStore.warnedInProduction = true;
-      new Logger('nest-session').warn(
-        'MemoryStore keeps sessions in this process only: they are lost on restart and not shared ' +
-          'between instances. Use RedisStore or PostgresStore in production.',
-      );
     }
   }
 

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { SESSION_CONTEXT } from './session.constants.js';
+import { SESSION_CONTEXT } from '../module/session.constants.js';
 
 /**
  * Loads the session for this handler (or every handler of this controller) although none of its

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { SESSION_BOUND, USES_SESSION } from './session.constants.js';
-import type { Session as SessionApi } from './session.interface.js';
-import { type SessionParamContext, SessionPipe } from './session.pipe.js';
+import { SESSION_BOUND, USES_SESSION } from '../module/session.constants.js';
+import type { Session as SessionApi } from '../session/session.interface.js';
+import { type SessionParamContext, SessionPipe } from '../http/session.pipe.js';
 
 /** A request's session, typed by your data interface (see the decorator of the same name). */
 export type Session<T extends object = Record<string, unknown>> = SessionApi<T>;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
-import type { SessionConfig } from './session-config.js';
-import { isWellFormedSessionId, storeKeyOf } from './session-id.js';
+import type { SessionConfig } from '../module/session-config.js';
+import { isWellFormedSessionId, storeKeyOf } from '../crypto/session-id.js';
 
 /** Longest cookie value we look at: a 43-character id, a dot and a 43-character signature. */
 const MAX_COOKIE_VALUE = 87;

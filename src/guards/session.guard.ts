@@ -8,10 +8,10 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ALLOW_ANONYMOUS } from './session.constants.js';
-import { isBoundHandler } from './session.decorator.js';
-import type { Session } from './session.interface.js';
-import { SessionManager } from './session.manager.js';
+import { ALLOW_ANONYMOUS } from '../module/session.constants.js';
+import { isBoundHandler } from '../decorators/session.decorator.js';
+import type { Session } from '../session/session.interface.js';
+import { SessionManager } from '../http/session.manager.js';
 
 /**
  * Login required: lets a request through when its session holds `loginKey`. Otherwise 401 JSON, or a 302 to

@@ -1,8 +1,8 @@
-import { CookieSigner } from './cookie-signer.js';
-import { MemoryStore } from './memory.store.js';
-import { SessionConfigError } from './session.errors.js';
+import { CookieSigner } from '../crypto/cookie-signer.js';
+import { MemoryStore } from '../stores/memory.store.js';
+import { SessionConfigError } from '../session/session.errors.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
-import type { SessionStore } from './session-store.js';
+import type { SessionStore } from '../stores/session-store.js';
 
 /** The module options with every default filled in and checked once at start-up. */
 export interface SessionConfig {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { RequestSession } from './request-session.js';
+import type { RequestSession } from '../session/request-session.js';
 
 /**
  * The session of the request being handled, for `SessionService.current()`. Entered only around handlers

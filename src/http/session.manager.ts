@@ -1,18 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
-import { RequestSession } from './request-session.js';
-import type { SessionConfig } from './session-config.js';
-import { REQUEST_SESSION } from './session.constants.js';
+import { RequestSession } from '../session/request-session.js';
+import type { SessionConfig } from '../module/session-config.js';
+import { REQUEST_SESSION } from '../module/session.constants.js';
 import {
   clearedSessionCookie,
   type IncomingSessionCookie,
   readSessionCookie,
   sessionCookie,
 } from './session-cookie.js';
-import { SessionEvents } from './session-events.js';
-import { SESSION_CONFIG } from './session.module-definition.js';
-import type { SessionRecord } from './session-store.js';
-import { StoreGateway } from './store-gateway.js';
+import { SessionEvents } from '../session/session-events.js';
+import { SESSION_CONFIG } from '../module/session.module-definition.js';
+import type { SessionRecord } from '../stores/session-store.js';
+import { StoreGateway } from '../session/store-gateway.js';
 
 /**
  * A request as the manager marks it: `session` once loaded (also the documented `request.session`; one

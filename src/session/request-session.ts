@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertJsonValue } from './json-value.js';
-import type { SessionConfig } from './session-config.js';
+import type { SessionConfig } from '../module/session-config.js';
 import { SessionDataError, SessionInterruptedError } from './session.errors.js';
 import type { Session, SessionKey } from './session.interface.js';
-import type { JsonValue, SessionMeta, SessionRecord } from './session-store.js';
-import { storeKeyOf } from './session-id.js';
+import type { JsonValue, SessionMeta, SessionRecord } from '../stores/session-store.js';
+import { storeKeyOf } from '../crypto/session-id.js';
 import type { StoreGateway } from './store-gateway.js';
 
 /** What the response must do with the cookie after a commit. */

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { sessionContext } from './session-context.js';
-import { SessionNotAvailableError } from './session.errors.js';
-import { type SessionEvent, SessionEvents } from './session-events.js';
-import { handleOf, storeKeyOf } from './session-id.js';
-import type { SessionInfo } from './session-info.interface.js';
-import type { Session } from './session.interface.js';
-import { SessionManager } from './session.manager.js';
+import { sessionContext } from '../http/session-context.js';
+import { SessionNotAvailableError } from '../session/session.errors.js';
+import { type SessionEvent, SessionEvents } from '../session/session-events.js';
+import { handleOf, storeKeyOf } from '../crypto/session-id.js';
+import type { SessionInfo } from '../session/session-info.interface.js';
+import type { Session } from '../session/session.interface.js';
+import { SessionManager } from '../http/session.manager.js';
 
 /** Sessions outside a controller: the current request's session, account-level control, admin operations. */
 @Injectable()
