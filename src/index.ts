@@ -17,17 +17,16 @@ export {
   SessionStoreUnavailableError,
 } from './session/session.errors.js';
 export type { SessionEvent, SessionEventType } from './session/session-events.js';
-export { SessionGuard } from './guards/session.guard.js';
+export { SessionGuard, type SessionGuardOptions } from './guards/session.guard.js';
 export type { SessionInfo } from './session/session-info.interface.js';
 export type { SessionKey } from './session/session.interface.js';
-export { SessionManager } from './http/session.manager.js';
 export { SessionModule } from './module/session.module.js';
 export { SESSION_MODULE_OPTIONS } from './module/session.module-definition.js';
 export type {
   SessionCookieOptions,
   SessionModuleOptions,
 } from './module/session-module-options.interface.js';
-export { SessionPipe } from './http/session.pipe.js';
+export { SessionInterceptor } from './http/session.interceptor.js';
 export { SessionService } from './module/session.service.js';
 export {
   SessionStore,

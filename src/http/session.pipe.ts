@@ -1,27 +1,22 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Injectable, PipeTransform } from '@nestjs/common';
+import { type ExecutionContext, Injectable, type PipeTransform } from '@nestjs/common';
 import type { RequestSession } from '../session/request-session.js';
-import { SessionManager } from './session.manager.js';
+import { SessionNotAvailableError } from '../session/session.errors.js';
+import { SessionLoader } from './session-loader.js';
 
-/** What `@Session()` hands its pipe: the request, and whether the handler commits the session itself. */
-export interface SessionParamContext {
-  req: IncomingMessage;
-  res: ServerResponse;
-  bound: boolean;
-}
-
-/**
- * Turns `@Session()`'s request context into the loaded session. Only handlers nest-session could not wrap
- * (`@Res()`, request-scoped controllers) use it: for the others the wrapper passes the session itself.
- */
+/** Turns the execution context that `@Session()` passes into the call's session, loading it if needed. Internal. */
 @Injectable()
 export class SessionPipe implements PipeTransform<
-  SessionParamContext,
+  ExecutionContext,
   RequestSession | Promise<RequestSession>
 > {
-  constructor(private readonly manager: SessionManager) {}
+  constructor(private readonly loader: SessionLoader) {}
 
-  transform(context: SessionParamContext): RequestSession | Promise<RequestSession> {
-    return this.manager.load(context.req, context.res, context.bound);
+  transform(context: ExecutionContext): RequestSession | Promise<RequestSession> {
+    const session = this.loader.loadFor(context);
+    if (!session)
+      throw new SessionNotAvailableError(
+        `@Session() found no request to read a session from in this "${context.getType()}" call.`,
+      );
+    return session;
   }
 }

@@ -29,6 +29,7 @@ export interface SessionConfig {
   absoluteTimeout: number | undefined;
   cleanupInterval: number;
   now: () => number;
+  load: 'eager' | 'on-demand';
 }
 
 /** Fills in defaults and rejects options that cannot work, with a message saying what to change. */
@@ -61,6 +62,7 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     absoluteTimeout: options.absoluteTimeout,
     cleanupInterval: options.cleanupInterval ?? 60,
     now: options.now ?? Date.now,
+    load: options.load ?? 'eager',
   };
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(config.cookieName)) {
     throw new SessionConfigError(`cookie.name "${config.cookieName}" is not a valid cookie name.`);
@@ -88,6 +90,9 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     throw new SessionConfigError(
       'cleanupInterval must be a number of seconds >= 0 (0 disables it).',
     );
+  }
+  if (config.load !== 'eager' && config.load !== 'on-demand') {
+    throw new SessionConfigError("load is 'eager' or 'on-demand'.");
   }
   if (config.sameSite === 'none' && config.secure === false) {
     throw new SessionConfigError(

@@ -56,4 +56,11 @@ export interface SessionModuleOptions {
   cleanupInterval?: number;
   /** The clock, in epoch milliseconds; tests pass a controllable one. Default `Date.now`. */
   now?: () => number;
+  /**
+   * When a request's session loads. `'eager'` (default): before the app's own middleware, so every place of
+   * a Nest request sees it. `'on-demand'`: only in `SessionGuard`, `@Session()` and `SessionInterceptor`
+   * (`@UseSession()`), and in what runs after them; earlier reads of `request.session` throw
+   * `SessionNotAvailableError`. Saves a store read on requests that never use the session.
+   */
+  load?: 'eager' | 'on-demand';
 }

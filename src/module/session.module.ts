@@ -1,51 +1,69 @@
 import {
+  type DynamicModule,
   Inject,
   Logger,
+  type MiddlewareConsumer,
   Module,
   type NestModule,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { resolveSessionConfig, type SessionConfig } from './session-config.js';
-import { SessionEvents } from '../session/session-events.js';
+import { HttpAdapterHost } from '@nestjs/core';
 import { SessionGuard } from '../guards/session.guard.js';
-import { SessionHandlerBinder } from '../http/session-handler.binder.js';
-import { SessionManager } from '../http/session.manager.js';
+import { SessionInterceptor } from '../http/session.interceptor.js';
+import { SessionLoader } from '../http/session-loader.js';
+import { SessionMiddleware } from '../http/session.middleware.js';
+import { SessionPipe } from '../http/session.pipe.js';
+import { platformOf } from '../platform/platform-of.js';
+import { SessionEvents } from '../session/session-events.js';
+import { SessionNotAvailableError } from '../session/session.errors.js';
+import { MemoryStore } from '../stores/memory.store.js';
+import { SessionStore } from '../stores/session-store.js';
+import { resolveSessionConfig, type SessionConfig } from './session-config.js';
 import {
   ConfigurableModuleClass,
+  OPTIONS_TYPE,
   SESSION_CONFIG,
   SESSION_MODULE_OPTIONS,
 } from './session.module-definition.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
-import { SessionPipe } from '../http/session.pipe.js';
 import { SessionService } from './session.service.js';
-import { MemoryStore } from '../stores/memory.store.js';
-import { SessionStore } from '../stores/session-store.js';
 
 /**
  * Server-side sessions. Import `SessionModule.forRoot(options)` (or `forRootAsync(...)`) once in your root
- * module; it is global unless `isGlobal: false`. Then inject `@Session()` in handlers.
+ * module; it is global unless `isGlobal: false`. Every request then has its session, in middleware,
+ * guards, interceptors, pipes, handlers (`@Session()`), filters and `SessionService.current()`.
  */
 @Module({
   providers: [
-    {
-      provide: SESSION_CONFIG,
-      inject: [SESSION_MODULE_OPTIONS],
-      useFactory: (options: SessionModuleOptions) => resolveSessionConfig(options),
-    },
+    // The store is its own provider, so `overrideProvider(SessionStore)` in tests replaces it everywhere.
     {
       provide: SessionStore,
-      inject: [SESSION_CONFIG],
-      useFactory: (config: SessionConfig) => config.store,
+      inject: [SESSION_MODULE_OPTIONS],
+      useFactory: (options: SessionModuleOptions) => options.store ?? new MemoryStore(),
+    },
+    {
+      provide: SESSION_CONFIG,
+      inject: [SESSION_MODULE_OPTIONS, SessionStore],
+      useFactory: (options: SessionModuleOptions, store: SessionStore) =>
+        resolveSessionConfig({ ...options, store }),
     },
     SessionEvents,
-    SessionManager,
+    SessionLoader,
+    SessionMiddleware,
+    SessionInterceptor,
     SessionService,
     SessionGuard,
     SessionPipe,
-    SessionHandlerBinder,
   ],
-  exports: [SessionStore, SessionManager, SessionService, SessionGuard, SessionPipe],
+  exports: [
+    SessionStore,
+    SessionService,
+    SessionInterceptor,
+    SessionGuard,
+    SessionPipe,
+    SessionLoader,
+  ],
 })
 export class SessionModule
   extends ConfigurableModuleClass
@@ -56,17 +74,40 @@ export class SessionModule
   private cleanupTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly binder: SessionHandlerBinder,
-    private readonly manager: SessionManager,
+    private readonly loader: SessionLoader,
     private readonly events: SessionEvents,
+    private readonly adapterHost: HttpAdapterHost,
     @Inject(SESSION_CONFIG) private readonly config: SessionConfig,
   ) {
     super();
   }
 
-  /** Runs before Nest registers routes: the moment to bind session-using handlers. */
-  configure(): void {
-    this.binder.bindAll();
+  /** Sessions for the whole app; every option is optional (`forRoot()` is a working default). */
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /**
+   * Runs before any route or other module's middleware is registered: picks the HTTP platform (an
+   * unsupported one fails here, at start-up) and loads every request's session first.
+   */
+  configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (!adapter) return; // an application context without HTTP
+    this.loader.platform = platformOf(adapter.getType());
+    if (this.config.load === 'eager') {
+      consumer.apply(SessionMiddleware).forRoutes('*');
+      return;
+    }
+    this.loader.platform.guardUnloadedSession(
+      adapter.getInstance(),
+      () =>
+        new SessionNotAvailableError(
+          "request.session is not loaded yet: with load: 'on-demand' the session loads in SessionGuard, " +
+            '@Session(), or SessionInterceptor / @UseSession(), and is available after them. Read it ' +
+            "there, or use the default load: 'eager' so that middleware and every guard see it.",
+        ),
+    );
   }
 
   /** Starts the periodic `clearExpired()` (unref'd: it never keeps the process alive). */
@@ -93,7 +134,7 @@ export class SessionModule
 
   async onModuleDestroy(): Promise<void> {
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
-    this.manager.gateway.close();
+    this.loader.gateway.close();
     this.events.complete();
     await this.config.store.close?.();
   }

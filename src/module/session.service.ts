@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { sessionContext } from '../http/session-context.js';
+import { SessionLoader } from '../http/session-loader.js';
 import { SessionNotAvailableError } from '../session/session.errors.js';
 import { type SessionEvent, SessionEvents } from '../session/session-events.js';
 import { handleOf, storeKeyOf } from '../crypto/session-id.js';
 import type { SessionInfo } from '../session/session-info.interface.js';
 import type { Session } from '../session/session.interface.js';
-import { SessionManager } from '../http/session.manager.js';
 
 /** Sessions outside a controller: the current request's session, account-level control, admin operations. */
 @Injectable()
@@ -15,16 +15,16 @@ export class SessionService {
   readonly events: Observable<SessionEvent>;
 
   constructor(
-    private readonly manager: SessionManager,
+    private readonly loader: SessionLoader,
     events: SessionEvents,
   ) {
     this.events = events.stream;
   }
 
   /**
-   * The current request's session, from any provider the handler calls. Works for handlers marked
-   * `@UseSession()` and in controllers that inject `SessionService` (the first such request turns on
-   * Node's async context tracking, a small cost on every promise); throws `SessionNotAvailableError` elsewhere.
+   * The current request's session, from any provider, guard, interceptor or filter that runs for it (HTTP
+   * and GraphQL; on sockets and with `load: 'on-demand'`, behind `SessionInterceptor`). Throws
+   * `SessionNotAvailableError` outside a request.
    */
   current<T extends object = Record<string, unknown>>(): Session<T> {
     const session = sessionContext.getStore();
@@ -39,7 +39,7 @@ export class SessionService {
 
   /** The live sessions of a user, oldest first. */
   async listForUser(userId: string | number): Promise<SessionInfo[]> {
-    const entries = await this.manager.gateway.listByUser(String(userId));
+    const entries = await this.loader.gateway.listByUser(String(userId));
     return entries.map(({ key, expiresAt, meta }) => ({
       handle: handleOf(key),
       createdAt: new Date(meta.createdAt),
@@ -53,10 +53,10 @@ export class SessionService {
   /** Revokes one session of a user by its handle; `false` when the user has no such session. */
   async destroyForUser(userId: string | number, handle: string): Promise<boolean> {
     const owner = String(userId);
-    const entry = (await this.manager.gateway.listByUser(owner)).find(
+    const entry = (await this.loader.gateway.listByUser(owner)).find(
       (e) => handleOf(e.key) === handle,
     );
-    return entry ? this.manager.gateway.destroyKey(entry.key, owner) : false;
+    return entry ? this.loader.gateway.destroyKey(entry.key, owner) : false;
   }
 
   /** Logs a user out everywhere (optionally except one session, e.g. the current one); returns how many. */
@@ -67,8 +67,8 @@ export class SessionService {
     const owner = String(userId);
     const keep = options.except?.id ? storeKeyOf(options.except.id) : undefined;
     let destroyed = 0;
-    for (const entry of await this.manager.gateway.listByUser(owner)) {
-      if (entry.key !== keep && (await this.manager.gateway.destroyKey(entry.key, owner)))
+    for (const entry of await this.loader.gateway.listByUser(owner)) {
+      if (entry.key !== keep && (await this.loader.gateway.destroyKey(entry.key, owner)))
         destroyed++;
     }
     return destroyed;
@@ -76,12 +76,12 @@ export class SessionService {
 
   /** Destroys the session with this id (e.g. an admin revoking it); `true` when it existed. */
   async destroy(id: string): Promise<boolean> {
-    const record = await this.manager.gateway.get(id);
-    return this.manager.gateway.destroy(id, record?.userId);
+    const record = await this.loader.gateway.get(id);
+    return this.loader.gateway.destroy(id, record?.userId);
   }
 
   /** Removes every expired session from the store (reporting `expired` events) and returns how many. */
   clearExpired(): Promise<number> {
-    return this.manager.config.store.clearExpired();
+    return this.loader.config.store.clearExpired();
   }
 }

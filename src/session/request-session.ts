@@ -41,7 +41,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   constructor(
     readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    /** The response the session is saved before; absent on sockets. */
+    readonly res: ServerResponse | undefined,
     private readonly gateway: StoreGateway,
     private readonly config: SessionConfig,
     id: string | null,

@@ -38,14 +38,17 @@ export class SessionStoreUnavailableError extends ServiceUnavailableException {
   }
 }
 
-/** `SessionService.current()` was called where no session was loaded for the request. */
+/**
+ * Code asked for the session where none was loaded: outside a request, in a context without a request
+ * (a microservice), or before the session loads with `load: 'on-demand'`. The message says what to change.
+ */
 export class SessionNotAvailableError extends Error {
-  constructor() {
-    super(
-      'SessionService.current() found no session for this call. It works inside a request whose handler ' +
-        'is marked @UseSession() (on the handler or its controller) or whose controller injects ' +
-        'SessionService. Add one of those, or pass the @Session() parameter down instead.',
-    );
+  constructor(
+    message = 'No session was loaded for this call. SessionService.current() works inside an HTTP ' +
+      'request (and in providers it calls), a GraphQL resolver, or a handler behind SessionInterceptor. ' +
+      'Outside one, pass the @Session() parameter down instead.',
+  ) {
+    super(message);
     this.name = 'SessionNotAvailableError';
   }
 }

@@ -83,9 +83,10 @@ const idOf = (cookie: string): string => cookie.slice('sessionid='.length);
     await request(http).get('/set/a/1').set('Cookie', cookie).expect(200);
     expect(commands).toEqual(['hgetall', 'evalsha']);
 
+    // The session loads before the app's middleware and guards see the request: one read.
     commands.length = 0;
     await request(http).get('/plain').set('Cookie', cookie).expect(200);
-    expect(commands).toEqual([]);
+    expect(commands).toEqual(['hgetall']);
 
     commands.length = 0;
     await request(http).get('/read').expect(200);

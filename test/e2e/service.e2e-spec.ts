@@ -164,10 +164,10 @@ describe('SessionService.current()', () => {
     await agent.get('/use/peek').expect(200, { cart: ['plum'] });
   });
 
-  test('throws SessionNotAvailableError where the handler does not use the session', async () => {
-    await request(app.getHttpServer())
-      .get('/use/no-session')
-      .expect(200, { error: 'SessionNotAvailableError', isSessionNotAvailable: true });
+  test('works in a provider called from a handler that marks nothing', async () => {
+    const agent = request.agent(app.getHttpServer());
+    await agent.get('/use/add/fig').expect(200, ['fig']);
+    await agent.get('/use/no-session').expect(200, { cart: ['fig'] });
   });
 
   test('throws SessionNotAvailableError outside any request', () => {
@@ -195,13 +195,16 @@ test('SessionService.destroy(id) makes that cookie anonymous', async () => {
   await request(app.getHttpServer()).get(`/svc/revoke/${realId}`).expect(200, { destroyed: false });
 });
 
-test('routes that do not use the session: no Set-Cookie, no Vary, no store access, even with a cookie', async () => {
+test('routes that do not use the session: no Set-Cookie, no Vary, one read with a cookie, none without', async () => {
   const agent = request.agent(app.getHttpServer());
   await agent.get('/other/id');
   store.reset();
   const res = await agent.get('/other/plain').expect(200, 'plain');
   expect(setCookies(res)).toEqual([]);
   expect(res.headers.vary).toBeUndefined();
+  expect(store.calls.map((c) => c.method)).toEqual(['get']);
+  store.reset();
+  await request(app.getHttpServer()).get('/other/plain').expect(200, 'plain');
   expect(store.calls).toEqual([]);
 });
 

@@ -1,0 +1,252 @@
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import { type ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import type { SessionConfig } from '../module/session-config.js';
+import { SESSION_CONFIG } from '../module/session.module-definition.js';
+import { RequestSession } from '../session/request-session.js';
+import { SessionEvents } from '../session/session-events.js';
+import { SessionStoreUnavailableError } from '../session/session.errors.js';
+import { StoreGateway } from '../session/store-gateway.js';
+import type { SessionRecord } from '../stores/session-store.js';
+import { expressPlatform } from '../platform/express.platform.js';
+import type { SessionPlatform } from '../platform/session-platform.js';
+import { requestOf } from './context-request.js';
+import { gateResponse } from './response-gate.js';
+import {
+  clearedSessionCookie,
+  type IncomingSessionCookie,
+  readSessionCookie,
+  sessionCookie,
+} from './session-cookie.js';
+import { unavailableSession } from './unavailable-session.js';
+
+/** Where a request keeps its session (or the pending load), so every caller shares one. */
+const LOADED = Symbol('nest-session:loaded');
+
+/** A request as the loader marks it: its session, once loaded, is also `req.session`. */
+type SessionRequest = IncomingMessage & {
+  [LOADED]?: RequestSession | Promise<RequestSession>;
+  session?: unknown;
+};
+
+/**
+ * Loads a request's session at most once, however many of middleware, guard, interceptor, decorator and
+ * service ask, and saves it at most once, when the response is about to send its headers (so after every
+ * guard, interceptor, handler and exception filter). Internal.
+ */
+@Injectable()
+export class SessionLoader {
+  private readonly logger = new Logger('nest-session');
+  /** The store as the request path uses it (timeouts, hashing, 503s). */
+  readonly gateway: StoreGateway;
+  /** The HTTP platform, set at start-up from the application's adapter. */
+  platform: SessionPlatform = expressPlatform;
+  /** Per-event views of a socket's handshake request: each event loads the session afresh. */
+  private readonly socketCalls = new WeakMap<object, IncomingMessage>();
+
+  constructor(
+    @Inject(SESSION_CONFIG) readonly config: SessionConfig,
+    events: SessionEvents,
+  ) {
+    this.gateway = new StoreGateway(config, events);
+  }
+
+  /**
+   * The session of the request behind an execution context (HTTP, GraphQL, WebSocket), loaded as `load()`
+   * does; `undefined` when the context has no request to read a session cookie from.
+   */
+  loadFor(context: ExecutionContext): RequestSession | Promise<RequestSession> | undefined {
+    const target = requestOf(context, this.platform);
+    if (!target) return undefined;
+    if (target.perCall) return this.load(target.req, target.res);
+    // A socket keeps its handshake request for its whole life: one view of it per event, so a session
+    // revoked in between is seen as revoked.
+    const call = context.getArgs();
+    let view = this.socketCalls.get(call);
+    if (!view) {
+      view = Object.create(target.req) as IncomingMessage;
+      this.socketCalls.set(call, view);
+    }
+    return this.load(view);
+  }
+
+  /** The session already loaded for this request, if any (never starts a load). */
+  loaded(req: IncomingMessage): RequestSession | undefined {
+    const found = (req as SessionRequest)[LOADED];
+    return found instanceof Promise ? undefined : found;
+  }
+
+  /**
+   * The request's session: at once when that needs no I/O (no cookie, or an in-process store), else a
+   * promise. With a response, the session is saved before that response sends its headers. A store that
+   * is down gives a session whose every use throws `SessionStoreUnavailableError` (503), so a route that
+   * never touches the session still answers.
+   */
+  load(req: IncomingMessage, res?: ServerResponse): RequestSession | Promise<RequestSession> {
+    const holder = req as SessionRequest;
+    const known = holder[LOADED];
+    if (known) return known;
+    let loading: RequestSession | Promise<RequestSession>;
+    try {
+      loading = this.read(holder, res);
+    } catch (err) {
+      loading = this.unavailable(holder, err);
+    }
+    if (loading instanceof Promise) {
+      loading = loading.then(
+        (session) => (holder[LOADED] = session),
+        (err: unknown) => this.unavailable(holder, err),
+      );
+    }
+    holder[LOADED] = loading;
+    if (res) {
+      gateResponse(res, (status) => this.commitOnHeaders(holder, res, status), this.answerFailure);
+    }
+    return loading;
+  }
+
+  /**
+   * Saves the session if it needs it and writes the cookie and `Vary` headers; nothing on a 5xx (Django
+   * decides by the status sent). `undefined` when there was nothing to wait for (most reads).
+   */
+  commit(session: RequestSession, res: ServerResponse, status: number): Promise<void> | undefined {
+    if (status >= 500 || unavailableSession.is(session)) return undefined;
+    if (!session.needsSave()) {
+      this.writeHeaders(session, res);
+      return undefined;
+    }
+    return session.save().then(() => this.writeHeaders(session, res));
+  }
+
+  /** The gate's hook: commits the request's session, waiting for a load still under way. */
+  private commitOnHeaders(
+    req: SessionRequest,
+    res: ServerResponse,
+    status: number,
+  ): Promise<void> | undefined {
+    const loading = req[LOADED];
+    if (!loading) return undefined;
+    return loading instanceof Promise
+      ? loading.then((session) => this.commit(session, res, status))
+      : this.commit(loading, res, status);
+  }
+
+  private writeHeaders(session: RequestSession, res: ServerResponse): void {
+    const action = session.takeCookieAction();
+    if (session.accessed) appendHeader(res, 'Vary', 'Cookie');
+    // OWASP: a response that hands out or clears a session id must not be stored by shared caches.
+    if (action !== undefined && !res.hasHeader('Cache-Control')) {
+      setHeader.call(res, 'Cache-Control', 'no-store');
+    }
+    if (action === 'set' && session.id !== null) {
+      appendHeader(
+        res,
+        'Set-Cookie',
+        sessionCookie(
+          session.req,
+          this.config,
+          session.id,
+          session.cookieMaxAge(),
+          session.sentCookieValue(),
+        ),
+      );
+    } else if (action === 'clear') {
+      appendHeader(res, 'Set-Cookie', clearedSessionCookie(session.req, this.config));
+    }
+  }
+
+  private read(
+    req: SessionRequest,
+    res?: ServerResponse,
+  ): RequestSession | Promise<RequestSession> {
+    const incoming = readSessionCookie(req, this.config);
+    if (!incoming) return this.open(req, res, undefined, undefined);
+    const record = this.gateway.load(incoming.key);
+    return record instanceof Promise
+      ? record.then((found) => this.open(req, res, incoming, found))
+      : this.open(req, res, incoming, record);
+  }
+
+  /** The request's session over what the store returned for its cookie. */
+  private open(
+    req: SessionRequest,
+    res: ServerResponse | undefined,
+    incoming: IncomingSessionCookie | undefined,
+    record: SessionRecord | undefined,
+  ): RequestSession {
+    if (incoming && record && record.expiresAt <= this.config.now()) {
+      // Expiry is the server's call: an expired record is absent, and removed.
+      this.gateway.expire(incoming.id, record.userId).catch(() => undefined);
+      record = undefined;
+    }
+    const session = new RequestSession(
+      req,
+      res,
+      this.gateway,
+      this.config,
+      incoming?.id ?? null,
+      record,
+      incoming?.reusableValue,
+      incoming?.key,
+    );
+    req[LOADED] = session;
+    req.session = session;
+    return session;
+  }
+
+  /** The stand-in session of a request whose store could not be read. */
+  private unavailable(req: SessionRequest, err: unknown): RequestSession {
+    const error = err instanceof HttpException ? err : new SessionStoreUnavailableError('get', err);
+    const session = unavailableSession.create(error);
+    req[LOADED] = session;
+    req.session = session;
+    return session;
+  }
+
+  /** The response to a save that failed before anything was sent: its status and a JSON body. */
+  private readonly answerFailure = (res: ServerResponse, err: unknown): void => {
+    if (res.headersSent) {
+      this.logger.error(`Session commit failed after the response started: ${String(err)}`);
+      res.destroy(err instanceof Error ? err : undefined);
+      return;
+    }
+    if (!(err instanceof HttpException)) {
+      this.logger.error(`Session commit failed: ${String(err)}`);
+    }
+    const status = err instanceof HttpException ? err.getStatus() : 500;
+    const body =
+      err instanceof HttpException
+        ? err.getResponse()
+        : { statusCode: 500, message: 'Internal server error' };
+    for (const name of res.getHeaderNames()) removeHeader.call(res, name);
+    res.statusCode = status;
+    setHeader.call(res, 'Content-Type', 'application/json; charset=utf-8');
+    setHeader.call(res, 'Cache-Control', 'no-store');
+    res.end(
+      JSON.stringify(typeof body === 'string' ? { statusCode: status, message: body } : body),
+    );
+  };
+}
+
+/**
+ * Node's own `setHeader`: the library's headers go through it, not through the response's (possibly
+ * wrapped or, while the response waits for the save, sealed) own methods.
+ */
+const { setHeader, removeHeader } = ServerResponse.prototype;
+
+/** Adds a header value without dropping the ones already set (cookies from other code, other Vary fields). */
+function appendHeader(res: ServerResponse, name: string, value: string): void {
+  const current = res.getHeader(name);
+  if (current === undefined) {
+    setHeader.call(res, name, value);
+  } else if (Array.isArray(current)) {
+    setHeader.call(res, name, [...current, value]);
+  } else if (name === 'Set-Cookie') {
+    setHeader.call(res, name, [String(current), value]);
+  } else if (
+    !String(current)
+      .split(',')
+      .some((v) => v.trim().toLowerCase() === value.toLowerCase())
+  ) {
+    setHeader.call(res, name, `${String(current)}, ${value}`);
+  }
+}

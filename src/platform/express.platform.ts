@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionPlatform } from './session-platform.js';
+
+/** The one file that knows Express's request and response objects. */
+export const expressPlatform: SessionPlatform = {
+  name: 'express',
+  // Express's request and response are Node's own, extended.
+  rawRequest: (req) => req as IncomingMessage,
+  rawResponse: (res) => res as ServerResponse,
+  requestedUrl: (req) => (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
+  guardUnloadedSession(app, error) {
+    // `app.request` is this application's own prototype of its requests (not Node's), so the accessor
+    // reaches every request of this app and nothing else; an own `session` property shadows it.
+    const proto = (app as { request?: object }).request;
+    if (!proto || Object.getOwnPropertyDescriptor(proto, 'session')) return;
+    Object.defineProperty(proto, 'session', {
+      configurable: true,
+      get() {
+        throw error();
+      },
+      set(value: unknown) {
+        Object.defineProperty(this, 'session', {
+          configurable: true,
+          enumerable: true,
+          writable: true,
+          value,
+        });
+      },
+    });
+  },
+};

@@ -1,0 +1,21 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * What the request path needs from an HTTP platform. Everything platform-specific lives behind this
+ * interface, one file per platform, so the rest of the library only sees Node's request and response.
+ */
+export interface SessionPlatform {
+  /** The platform's name, as `HttpAdapter.getType()` reports it. */
+  readonly name: string;
+  /** The Node request behind the platform's request object. */
+  rawRequest(req: unknown): IncomingMessage;
+  /** The Node response behind the platform's response object. */
+  rawResponse(res: unknown): ServerResponse;
+  /** The path and query the client asked for, as it asked (before mounts rewrote it). */
+  requestedUrl(req: IncomingMessage): string;
+  /**
+   * Makes `request.session` throw `error()` on every request where no session was loaded yet (for
+   * `load: 'on-demand'`), so code that reads it too early fails loudly instead of seeing `undefined`.
+   */
+  guardUnloadedSession(app: unknown, error: () => Error): void;
+}

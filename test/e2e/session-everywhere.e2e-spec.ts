@@ -1,0 +1,474 @@
+import { Readable } from 'node:stream';
+import {
+  type ArgumentsHost,
+  BadRequestException,
+  type CallHandler,
+  type CanActivate,
+  Catch,
+  type ExceptionFilter,
+  type ExecutionContext,
+  Controller,
+  createParamDecorator,
+  ForbiddenException,
+  Get,
+  HttpException,
+  Injectable,
+  type INestApplication,
+  type MiddlewareConsumer,
+  Module,
+  type NestInterceptor,
+  type NestMiddleware,
+  Param,
+  ParseIntPipe,
+  Query,
+  Req,
+  Res,
+  Session as NestSession,
+  SetMetadata,
+  Sse,
+  StreamableFile,
+  UseGuards,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import type { Request, Response } from 'express';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { map, type Observable, of, tap } from 'rxjs';
+import request from 'supertest';
+import {
+  MemoryStore,
+  PostgresStore,
+  RedisStore,
+  Session,
+  SessionGuard,
+  SessionModule,
+  SessionService,
+  type SessionStore,
+} from '../../src/index.js';
+import { sessionCookieOf } from '../support/app.js';
+import {
+  connectPostgresOrSkip,
+  connectRedisOrSkip,
+  DATABASE_URL,
+  deleteRedisPrefix,
+  REDIS_URL,
+  uniqueName,
+} from '../support/services.js';
+
+/** What the app keeps in its sessions. */
+interface AppData {
+  userId?: string;
+  roles?: string[];
+  lastPath?: string;
+  lastError?: string;
+  marks?: string[];
+  [key: string]: unknown;
+}
+type SessionReq = Request & { session: Session<AppData> };
+
+/** A domain error, mapped to 404 by the app's filter. */
+class NotFoundInDomain extends Error {}
+/** A domain error, mapped to 500 by the app's filter. */
+class Broken extends Error {}
+
+const Roles = (...roles: string[]) => SetMetadata('roles', roles);
+
+/** A role check as apps write it: reads `req.session` directly. */
+@Injectable()
+class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<SessionReq>();
+    const needed = this.reflector.get<string[] | undefined>('roles', context.getHandler());
+    (req as { guardSaw?: unknown }).guardSaw = req.session.get('userId', null);
+    if (!needed) return true;
+    const roles = req.session.get('roles', []);
+    if (!needed.every((role) => (roles as string[]).includes(role))) throw new ForbiddenException();
+    return true;
+  }
+}
+
+/** Reads before the handler, writes after it (an audit trail). */
+@Injectable()
+class AuditInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = context.switchToHttp().getRequest<SessionReq>();
+    (req as { interceptorSaw?: unknown }).interceptorSaw = req.session.get('userId', null);
+    return next
+      .handle()
+      .pipe(tap(() => req.session.has('userId') && req.session.set('lastPath', req.path)));
+  }
+}
+
+/** Maps domain errors to 404 / 500 and notes them in the session (saved on the 404 only). */
+@Catch(NotFoundInDomain, Broken, BadRequestException)
+class DomainFilter implements ExceptionFilter {
+  catch(error: Error, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<SessionReq>();
+    req.session.set('lastError', error.constructor.name);
+    const status =
+      error instanceof HttpException ? error.getStatus() : error instanceof Broken ? 500 : 404;
+    http.getResponse<Response>().status(status).json({ status, error: error.constructor.name });
+  }
+}
+
+/** App middleware (registered by the app's module, after the session module's own). */
+@Injectable()
+class MarkMiddleware implements NestMiddleware {
+  use(req: SessionReq, res: Response, next: () => void): void {
+    res.setHeader('x-mw-user', String(req.session.get('userId', 'anonymous')));
+    if (req.query.mark) req.session.set('marks', [...req.session.get('marks', []), 'mw']);
+    next();
+  }
+}
+
+/** A param decorator as apps write it. */
+const CurrentUser = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext) =>
+    ctx.switchToHttp().getRequest<SessionReq>().session.get('userId', null) ?? null,
+);
+
+/** A provider that reaches the session without being handed it. */
+@Injectable()
+class ProfileService {
+  constructor(private readonly sessions: SessionService) {}
+  userId(): string | null {
+    return this.sessions.current<AppData>().get('userId') ?? null;
+  }
+  mark(value: string): void {
+    const session = this.sessions.current<AppData>();
+    session.set('marks', [...session.get('marks', []), value]);
+  }
+}
+
+@Controller()
+class AppController {
+  constructor(private readonly profile: ProfileService) {}
+
+  @Get('login')
+  async login(@Session() session: Session<AppData>, @Query('user') user = 'ann') {
+    await session.cycleKey();
+    session.set('userId', user);
+    if (user === 'root') session.set('roles', ['admin']);
+    return { ok: true };
+  }
+
+  @Get('whoami')
+  whoami(@Req() req: SessionReq, @CurrentUser() user: string | null) {
+    return {
+      guard: (req as { guardSaw?: unknown }).guardSaw,
+      interceptor: (req as { interceptorSaw?: unknown }).interceptorSaw,
+      decorator: user,
+      service: this.profile.userId(),
+    };
+  }
+
+  @Get('read')
+  read(@Session() session: Session<AppData>) {
+    return Object.fromEntries(session.entries());
+  }
+
+  @Get('admin')
+  @Roles('admin')
+  admin() {
+    return 'admin area';
+  }
+
+  @Get('nest-session')
+  nestSession(@NestSession() session: Session<AppData>) {
+    session.set('marks', [...session.get('marks', []), 'nest']);
+    return { same: true };
+  }
+
+  @Get('req-only')
+  reqOnly(@Req() req: SessionReq) {
+    req.session.set('marks', [...req.session.get('marks', []), 'req']);
+    return 'ok';
+  }
+
+  @Get('service-write')
+  serviceWrite() {
+    this.profile.mark('service');
+    return 'ok';
+  }
+
+  @Get('same-object')
+  same(@Session() ours: Session<AppData>, @NestSession() nest: unknown, @Req() req: SessionReq) {
+    return { nest: nest === ours, req: req.session === ours };
+  }
+
+  @Get('redirect')
+  redirect(@Session() session: Session<AppData>, @Res({ passthrough: true }) res: Response) {
+    session.set('userId', 'redirected');
+    res.redirect(303, '/home');
+  }
+
+  @Get('redirect-async')
+  async redirectAsync(
+    @Session() session: Session<AppData>,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    await session.cycleKey();
+    session.set('userId', 'redirected');
+    res.redirect(303, '/home');
+    return { ignored: true };
+  }
+
+  @Get('res-raw')
+  resRaw(@Session() session: Session<AppData>, @Res() res: Response) {
+    session.set('marks', ['raw']);
+    res.status(201).json({ raw: true });
+  }
+
+  @Get('domain-404')
+  domain404(@Session() session: Session<AppData>): never {
+    session.set('marks', ['before-404']);
+    throw new NotFoundInDomain();
+  }
+
+  @Get('domain-500')
+  domain500(@Session() session: Session<AppData>): never {
+    session.set('marks', ['before-500']);
+    throw new Broken();
+  }
+
+  @Get('parse/:id')
+  parse(@Param('id', ParseIntPipe) id: number) {
+    return { id };
+  }
+
+  @Sse('events')
+  events(@Session() session: Session<AppData>): Observable<{ data: unknown }> {
+    return of(session.get('userId', null), 'done').pipe(map((data) => ({ data })));
+  }
+
+  @Get('file')
+  file(@Session() session: Session<AppData>): StreamableFile {
+    session.set('marks', ['file']);
+    return new StreamableFile(Readable.from([Buffer.from('file body')]));
+  }
+
+  @Get('guarded')
+  @UseGuards(SessionGuard)
+  guarded() {
+    return 'secret';
+  }
+}
+
+@Module({})
+class MarksModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(MarkMiddleware).forRoutes('*');
+  }
+}
+
+interface StoreCase {
+  name: string;
+  make: () => Promise<{ store: SessionStore; close: () => Promise<void> } | undefined>;
+}
+
+const stores: StoreCase[] = [
+  {
+    name: 'memory',
+    make: async () => ({ store: new MemoryStore({ sweepInterval: 0 }), close: async () => {} }),
+  },
+  {
+    name: 'redis',
+    make: async () => {
+      const admin = await connectRedisOrSkip();
+      if (!admin) return undefined;
+      const prefix = `${uniqueName('everywhere')}:`;
+      const client = new Redis(REDIS_URL);
+      client.on('error', () => undefined);
+      return {
+        store: new RedisStore({ client, prefix }),
+        close: async () => {
+          await deleteRedisPrefix(admin, prefix);
+          admin.disconnect();
+          client.disconnect();
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    make: async () => {
+      const admin = await connectPostgresOrSkip();
+      if (!admin) return undefined;
+      const tableName = uniqueName('everywhere');
+      const pool = new pg.Pool({ connectionString: DATABASE_URL });
+      pool.on('error', () => undefined);
+      return {
+        store: new PostgresStore({ pool, tableName }),
+        close: async () => {
+          await pool.end();
+          await admin.query(`DROP TABLE IF EXISTS ${tableName}`);
+          await admin.end();
+        },
+      };
+    },
+  },
+];
+
+describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ make }) => {
+  let app: INestApplication;
+  let backing: Awaited<ReturnType<StoreCase['make']>>;
+
+  beforeAll(async () => {
+    backing = await make();
+    if (!backing) return;
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        SessionModule.forRoot({ store: backing.store, secret: 's'.repeat(32) }),
+        MarksModule,
+      ],
+      controllers: [AppController],
+      providers: [
+        ProfileService,
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+        { provide: APP_FILTER, useClass: DomainFilter },
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await backing?.close();
+  });
+
+  const login = async (user = 'ann'): Promise<string> => {
+    const res = await request(app.getHttpServer()).get(`/login?user=${user}`).expect(200);
+    return sessionCookieOf(res)?.value ? `sessionid=${sessionCookieOf(res)?.value}` : '';
+  };
+  const read = async (cookie: string): Promise<AppData> =>
+    (await request(app.getHttpServer()).get('/read').set('Cookie', cookie).expect(200))
+      .body as AppData;
+
+  test('guard, interceptor, param decorator, middleware and a provider all see the signed-in user', async () => {
+    if (!backing) return;
+    const cookie = await login('ann');
+    const res = await request(app.getHttpServer()).get('/whoami').set('Cookie', cookie).expect(200);
+    expect(res.body).toEqual({
+      guard: 'ann',
+      interceptor: 'ann',
+      decorator: 'ann',
+      service: 'ann',
+    });
+    expect(res.headers['x-mw-user']).toBe('ann');
+  });
+
+  test('a custom guard reading req.session enforces roles', async () => {
+    if (!backing) return;
+    await request(app.getHttpServer())
+      .get('/admin')
+      .set('Cookie', await login('ann'))
+      .expect(403);
+    await request(app.getHttpServer())
+      .get('/admin')
+      .set('Cookie', await login('root'))
+      .expect(200, 'admin area');
+  });
+
+  test("writes through Nest's @Session(), @Req() alone, a provider and app middleware persist", async () => {
+    if (!backing) return;
+    const cookie = await login();
+    const http = app.getHttpServer();
+    await request(http).get('/nest-session').set('Cookie', cookie).expect(200);
+    await request(http).get('/req-only').set('Cookie', cookie).expect(200);
+    await request(http).get('/service-write').set('Cookie', cookie).expect(200);
+    await request(http).get('/read?mark=1').set('Cookie', cookie).expect(200);
+    expect((await read(cookie)).marks).toEqual(['nest', 'req', 'service', 'mw']);
+  });
+
+  test("our @Session(), Nest's @Session() and req.session are one object", async () => {
+    if (!backing) return;
+    await request(app.getHttpServer())
+      .get('/same-object')
+      .set('Cookie', await login())
+      .expect(200, { nest: true, req: true });
+  });
+
+  test('an interceptor writing after the handler is saved', async () => {
+    if (!backing) return;
+    const cookie = await login();
+    await request(app.getHttpServer()).get('/whoami').set('Cookie', cookie).expect(200);
+    expect((await read(cookie)).lastPath).toBe('/whoami');
+  });
+
+  test('passthrough redirect: the process survives, the status, cookie and body are complete', async () => {
+    if (!backing) return;
+    for (const path of ['/redirect', '/redirect-async']) {
+      const res = await request(app.getHttpServer()).get(path).expect(303);
+      expect(res.headers.location).toBe('/home');
+      expect(res.text).toContain('/home');
+      const cookie = sessionCookieOf(res);
+      expect(cookie?.value).toBeTruthy();
+      expect((await read(`sessionid=${cookie?.value}`)).userId).toBe('redirected');
+    }
+  });
+
+  test('@Res() without passthrough saves and sets the cookie', async () => {
+    if (!backing) return;
+    const res = await request(app.getHttpServer()).get('/res-raw').expect(201, { raw: true });
+    const cookie = sessionCookieOf(res);
+    expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['raw']);
+  });
+
+  test("a filter's 404 saves its write and the handler's; a filter's 500 saves nothing", async () => {
+    if (!backing) return;
+    const cookie = await login();
+    const http = app.getHttpServer();
+    await request(http).get('/domain-404').set('Cookie', cookie).expect(404);
+    const after404 = await read(cookie);
+    expect(after404.lastError).toBe('NotFoundInDomain');
+    expect(after404.marks).toEqual(['before-404']);
+    await request(http).get('/domain-500').set('Cookie', cookie).expect(500);
+    const after500 = await read(cookie);
+    expect(after500.lastError).toBe('NotFoundInDomain');
+    expect(after500.marks).toEqual(['before-404']);
+  });
+
+  test('a ParseIntPipe rejection reaches the filter with the session, and its 400 saves', async () => {
+    if (!backing) return;
+    const cookie = await login();
+    await request(app.getHttpServer()).get('/parse/abc').set('Cookie', cookie).expect(400);
+    expect((await read(cookie)).lastError).toBe('BadRequestException');
+  });
+
+  test('Server-Sent Events read the session', async () => {
+    if (!backing) return;
+    const res = await request(app.getHttpServer())
+      .get('/events')
+      .set('Cookie', await login('sse-user'))
+      .expect(200);
+    expect(res.text).toContain('data: sse-user');
+    expect(res.text).toContain('data: done');
+  });
+
+  test('a StreamableFile handler saves before the body streams', async () => {
+    if (!backing) return;
+    const res = await request(app.getHttpServer()).get('/file').buffer(true).expect(200);
+    expect(Buffer.from(res.body as Buffer).toString()).toBe('file body');
+    const cookie = sessionCookieOf(res);
+    expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['file']);
+  });
+
+  test('SessionGuard: anonymous 401, signed in 200', async () => {
+    if (!backing) return;
+    await request(app.getHttpServer()).get('/guarded').expect(401);
+    await request(app.getHttpServer())
+      .get('/guarded')
+      .set('Cookie', await login())
+      .expect(200, 'secret');
+  });
+
+  test('a request without a cookie that writes nothing stores nothing and sets no cookie', async () => {
+    if (!backing) return;
+    const res = await request(app.getHttpServer()).get('/same-object').expect(200);
+    expect(sessionCookieOf(res)).toBeUndefined();
+  });
+});
