@@ -22,6 +22,8 @@ export interface Scenario {
   backend: Backend;
   /** The express-session scenario this nest-session one is compared with. */
   counterpart?: string;
+  /** nest-session's `load` option (default `'eager'`). */
+  load?: 'eager' | 'on-demand';
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -32,6 +34,21 @@ export const SCENARIOS: Scenario[] = [
   { id: 'ns-memory', library: 'nest-session', backend: 'memory', counterpart: 'es-memory' },
   { id: 'ns-redis', library: 'nest-session', backend: 'redis', counterpart: 'es-redis' },
   { id: 'ns-postgres', library: 'nest-session', backend: 'postgres', counterpart: 'es-postgres' },
+  // The opt-in `load: 'on-demand'` mode, measured beside the default.
+  {
+    id: 'nsod-memory',
+    library: 'nest-session',
+    backend: 'memory',
+    counterpart: 'es-memory',
+    load: 'on-demand',
+  },
+  {
+    id: 'nsod-redis',
+    library: 'nest-session',
+    backend: 'redis',
+    counterpart: 'es-redis',
+    load: 'on-demand',
+  },
 ];
 
 /** What the orchestrator tells a server (as JSON in argv[2]). */

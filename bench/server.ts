@@ -154,6 +154,7 @@ async function main(): Promise<void> {
       store,
       secret: SECRET,
       maxAge: MAX_AGE_S,
+      load: scenario.load ?? 'eager',
       cookie: { name: COOKIE_NAME, secure: false, sameSite: 'lax', httpOnly: true, path: '/' },
     });
     module = appModule(NestSessionController, [sessionModule]);

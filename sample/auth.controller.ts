@@ -10,7 +10,7 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import { Session, SessionGuard, UseSession } from '../src/index.js';
+import { Session, SessionGuard } from '../src/index.js';
 import { AccountService } from './account.service.js';
 import { escapeHtml, page, seeOther, wantsHtml } from './html.js';
 import type { AppSession } from './session-data.js';
@@ -98,12 +98,10 @@ export class AuthController {
 
   /**
    * Login required, per route: `SessionGuard` answers 401, or redirects browsers to `/login?next=/profile`
-   * (the module's `loginUrl`). `@UseSession()` lets `AccountService` reach the session through
-   * `SessionService.current()`.
+   * (the module's `loginUrl`). `AccountService` reaches the session through `SessionService.current()`.
    */
   @Get('profile')
   @UseGuards(SessionGuard)
-  @UseSession()
   profile(@Headers('accept') accept?: string): User | Response {
     // The guard let the request in, so the session holds a userId; a deleted account would be undefined.
     const user = this.accounts.currentUser();

@@ -11,6 +11,7 @@ import { expressPlatform } from '../platform/express.platform.js';
 import type { SessionPlatform } from '../platform/session-platform.js';
 import { requestOf } from './context-request.js';
 import { gateResponse } from './response-gate.js';
+import { sessionContext } from './session-context.js';
 import {
   clearedSessionCookie,
   type IncomingSessionCookie,
@@ -58,6 +59,10 @@ export class SessionLoader {
     const target = requestOf(context, this.platform);
     if (!target) return undefined;
     if (target.perCall) return this.load(target.req, target.res);
+    // Behind SessionInterceptor, the event already runs in its session (param decorators get a copy of
+    // the call's arguments, so the lookup below would not find it).
+    const current = sessionContext.getStore();
+    if (current && Object.getPrototypeOf(current.req) === target.req) return current;
     // A socket keeps its handshake request for its whole life: one view of it per event, so a session
     // revoked in between is seen as revoked.
     const call = context.getArgs();

@@ -4,7 +4,17 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import { concat, defer, EMPTY, from, ignoreElements, mergeMap, Observable } from 'rxjs';
+import {
+  concat,
+  concatMap,
+  defer,
+  EMPTY,
+  from,
+  ignoreElements,
+  mergeMap,
+  Observable,
+  of,
+} from 'rxjs';
 import type { RequestSession } from '../session/request-session.js';
 import { requestOf } from './context-request.js';
 import { sessionContext } from './session-context.js';
@@ -16,7 +26,7 @@ import { SessionLoader } from './session-loader.js';
  * - with `load: 'on-demand'`, on a controller or handler (`@UseInterceptors(SessionInterceptor)`, or
  *   `@UseSession()`), so that later interceptors, pipes, the handler, filters and
  *   `SessionService.current()` see the session;
- * - on a WebSocket gateway whose handlers change the session: the save then follows the handler.
+ * - on a WebSocket gateway whose handlers change the session: the save then precedes each reply.
  * With the default `load: 'eager'` an HTTP request already has its session, and this passes straight
  * through.
  */
@@ -36,14 +46,19 @@ export class SessionInterceptor implements NestInterceptor {
         const handled = new Observable<unknown>((subscriber) =>
           sessionContext.run(session, () => next.handle().subscribe(subscriber)),
         );
-        // With a response, the save happens before it is sent; without one (sockets), after the handler.
-        return target.res ? handled : concat(handled, saveAfter(session));
+        // With a response, the save happens before it is sent; without one (sockets), before each reply
+        // the handler emits (a client acting on the reply must see the write), and once more at the end.
+        if (target.res) return handled;
+        return concat(
+          handled.pipe(concatMap((value) => concat(saveNow(session), of(value)))),
+          saveNow(session),
+        );
       }),
     );
   }
 }
 
-/** Saves the session once the handler is done, if it changed; emits nothing. */
-function saveAfter(session: RequestSession): Observable<never> {
+/** Saves the session if it changed; emits nothing. */
+function saveNow(session: RequestSession): Observable<never> {
   return defer(() => (session.needsSave() ? from(session.save()) : EMPTY)).pipe(ignoreElements());
 }
