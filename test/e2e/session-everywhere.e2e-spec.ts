@@ -32,29 +32,11 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { map, type Observable, of, tap } from 'rxjs';
 import request from 'supertest';
-import {
-  MemoryStore,
-  PostgresStore,
-  RedisStore,
-  Session,
-  SessionGuard,
-  SessionModule,
-  SessionService,
-  type SessionStore,
-} from '../../src/index.js';
+import { Session, SessionGuard, SessionModule, SessionService } from '../../src/index.js';
 import { sessionCookieOf } from '../support/app.js';
-import {
-  connectPostgresOrSkip,
-  connectRedisOrSkip,
-  DATABASE_URL,
-  deleteRedisPrefix,
-  REDIS_URL,
-  uniqueName,
-} from '../support/services.js';
+import { openStoreBackends } from '../support/transports.js';
 
 /** What the app keeps in its sessions. */
 interface AppData {
@@ -264,211 +246,169 @@ class MarksModule {
   }
 }
 
-interface StoreCase {
-  name: string;
-  make: () => Promise<{ store: SessionStore; close: () => Promise<void> } | undefined>;
-}
+const backends = await openStoreBackends('everywhere');
+afterAll(() => backends.close());
 
-const stores: StoreCase[] = [
-  {
-    name: 'memory',
-    make: async () => ({ store: new MemoryStore({ sweepInterval: 0 }), close: async () => {} }),
-  },
-  {
-    name: 'redis',
-    make: async () => {
-      const admin = await connectRedisOrSkip();
-      if (!admin) return undefined;
-      const prefix = `${uniqueName('everywhere')}:`;
-      const client = new Redis(REDIS_URL);
-      client.on('error', () => undefined);
-      return {
-        store: new RedisStore({ client, prefix }),
-        close: async () => {
-          await deleteRedisPrefix(admin, prefix);
-          admin.disconnect();
-          client.disconnect();
-        },
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    make: async () => {
-      const admin = await connectPostgresOrSkip();
-      if (!admin) return undefined;
-      const tableName = uniqueName('everywhere');
-      const pool = new pg.Pool({ connectionString: DATABASE_URL });
-      pool.on('error', () => undefined);
-      return {
-        store: new PostgresStore({ pool, tableName }),
-        close: async () => {
-          await pool.end();
-          await admin.query(`DROP TABLE IF EXISTS ${tableName}`);
-          await admin.end();
-        },
-      };
-    },
-  },
-];
+describe.each(backends.table)(
+  'the session everywhere in a Nest app (%s)',
+  (_name, available, makeStore) => {
+    let app: INestApplication;
 
-describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ make }) => {
-  let app: INestApplication;
-  let backing: Awaited<ReturnType<StoreCase['make']>>;
-
-  beforeAll(async () => {
-    backing = await make();
-    if (!backing) return;
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        SessionModule.forRoot({ store: backing.store, secret: 's'.repeat(32) }),
-        MarksModule,
-      ],
-      controllers: [AppController],
-      providers: [
-        ProfileService,
-        { provide: APP_GUARD, useClass: RolesGuard },
-        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
-        { provide: APP_FILTER, useClass: DomainFilter },
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await backing?.close();
-  });
-
-  const login = async (user = 'ann'): Promise<string> => {
-    const res = await request(app.getHttpServer()).get(`/login?user=${user}`).expect(200);
-    return sessionCookieOf(res)?.value ? `sessionid=${sessionCookieOf(res)?.value}` : '';
-  };
-  const read = async (cookie: string): Promise<AppData> =>
-    (await request(app.getHttpServer()).get('/read').set('Cookie', cookie).expect(200))
-      .body as AppData;
-
-  test('guard, interceptor, param decorator, middleware and a provider all see the signed-in user', async () => {
-    if (!backing) return;
-    const cookie = await login('ann');
-    const res = await request(app.getHttpServer()).get('/whoami').set('Cookie', cookie).expect(200);
-    expect(res.body).toEqual({
-      guard: 'ann',
-      interceptor: 'ann',
-      decorator: 'ann',
-      service: 'ann',
+    beforeAll(async () => {
+      if (!available) return;
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          SessionModule.forRoot({ store: makeStore(), secret: 's'.repeat(32) }),
+          MarksModule,
+        ],
+        controllers: [AppController],
+        providers: [
+          ProfileService,
+          { provide: APP_GUARD, useClass: RolesGuard },
+          { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+          { provide: APP_FILTER, useClass: DomainFilter },
+        ],
+      }).compile();
+      app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
     });
-    expect(res.headers['x-mw-user']).toBe('ann');
-  });
+    afterAll(async () => {
+      await app?.close();
+    });
 
-  test('a custom guard reading req.session enforces roles', async () => {
-    if (!backing) return;
-    await request(app.getHttpServer())
-      .get('/admin')
-      .set('Cookie', await login('ann'))
-      .expect(403);
-    await request(app.getHttpServer())
-      .get('/admin')
-      .set('Cookie', await login('root'))
-      .expect(200, 'admin area');
-  });
+    const login = async (user = 'ann'): Promise<string> => {
+      const res = await request(app.getHttpServer()).get(`/login?user=${user}`).expect(200);
+      return sessionCookieOf(res)?.value ? `sessionid=${sessionCookieOf(res)?.value}` : '';
+    };
+    const read = async (cookie: string): Promise<AppData> =>
+      (await request(app.getHttpServer()).get('/read').set('Cookie', cookie).expect(200))
+        .body as AppData;
 
-  test("writes through Nest's @Session(), @Req() alone, a provider and app middleware persist", async () => {
-    if (!backing) return;
-    const cookie = await login();
-    const http = app.getHttpServer();
-    await request(http).get('/nest-session').set('Cookie', cookie).expect(200);
-    await request(http).get('/req-only').set('Cookie', cookie).expect(200);
-    await request(http).get('/service-write').set('Cookie', cookie).expect(200);
-    await request(http).get('/read?mark=1').set('Cookie', cookie).expect(200);
-    expect((await read(cookie)).marks).toEqual(['nest', 'req', 'service', 'mw']);
-  });
+    test('guard, interceptor, param decorator, middleware and a provider all see the signed-in user', async () => {
+      if (!available) return;
+      const cookie = await login('ann');
+      const res = await request(app.getHttpServer())
+        .get('/whoami')
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(res.body).toEqual({
+        guard: 'ann',
+        interceptor: 'ann',
+        decorator: 'ann',
+        service: 'ann',
+      });
+      expect(res.headers['x-mw-user']).toBe('ann');
+    });
 
-  test("our @Session(), Nest's @Session() and req.session are one object", async () => {
-    if (!backing) return;
-    await request(app.getHttpServer())
-      .get('/same-object')
-      .set('Cookie', await login())
-      .expect(200, { nest: true, req: true });
-  });
+    test('a custom guard reading req.session enforces roles', async () => {
+      if (!available) return;
+      await request(app.getHttpServer())
+        .get('/admin')
+        .set('Cookie', await login('ann'))
+        .expect(403);
+      await request(app.getHttpServer())
+        .get('/admin')
+        .set('Cookie', await login('root'))
+        .expect(200, 'admin area');
+    });
 
-  test('an interceptor writing after the handler is saved', async () => {
-    if (!backing) return;
-    const cookie = await login();
-    await request(app.getHttpServer()).get('/whoami').set('Cookie', cookie).expect(200);
-    expect((await read(cookie)).lastPath).toBe('/whoami');
-  });
+    test("writes through Nest's @Session(), @Req() alone, a provider and app middleware persist", async () => {
+      if (!available) return;
+      const cookie = await login();
+      const http = app.getHttpServer();
+      await request(http).get('/nest-session').set('Cookie', cookie).expect(200);
+      await request(http).get('/req-only').set('Cookie', cookie).expect(200);
+      await request(http).get('/service-write').set('Cookie', cookie).expect(200);
+      await request(http).get('/read?mark=1').set('Cookie', cookie).expect(200);
+      expect((await read(cookie)).marks).toEqual(['nest', 'req', 'service', 'mw']);
+    });
 
-  test('passthrough redirect: the process survives, the status, cookie and body are complete', async () => {
-    if (!backing) return;
-    for (const path of ['/redirect', '/redirect-async']) {
-      const res = await request(app.getHttpServer()).get(path).expect(303);
-      expect(res.headers.location).toBe('/home');
-      expect(res.text).toContain('/home');
+    test("our @Session(), Nest's @Session() and req.session are one object", async () => {
+      if (!available) return;
+      await request(app.getHttpServer())
+        .get('/same-object')
+        .set('Cookie', await login())
+        .expect(200, { nest: true, req: true });
+    });
+
+    test('an interceptor writing after the handler is saved', async () => {
+      if (!available) return;
+      const cookie = await login();
+      await request(app.getHttpServer()).get('/whoami').set('Cookie', cookie).expect(200);
+      expect((await read(cookie)).lastPath).toBe('/whoami');
+    });
+
+    test('passthrough redirect: the process survives, the status, cookie and body are complete', async () => {
+      if (!available) return;
+      for (const path of ['/redirect', '/redirect-async']) {
+        const res = await request(app.getHttpServer()).get(path).expect(303);
+        expect(res.headers.location).toBe('/home');
+        expect(res.text).toContain('/home');
+        const cookie = sessionCookieOf(res);
+        expect(cookie?.value).toBeTruthy();
+        expect((await read(`sessionid=${cookie?.value}`)).userId).toBe('redirected');
+      }
+    });
+
+    test('@Res() without passthrough saves and sets the cookie', async () => {
+      if (!available) return;
+      const res = await request(app.getHttpServer()).get('/res-raw').expect(201, { raw: true });
       const cookie = sessionCookieOf(res);
-      expect(cookie?.value).toBeTruthy();
-      expect((await read(`sessionid=${cookie?.value}`)).userId).toBe('redirected');
-    }
-  });
+      expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['raw']);
+    });
 
-  test('@Res() without passthrough saves and sets the cookie', async () => {
-    if (!backing) return;
-    const res = await request(app.getHttpServer()).get('/res-raw').expect(201, { raw: true });
-    const cookie = sessionCookieOf(res);
-    expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['raw']);
-  });
+    test("a filter's 404 saves its write and the handler's; a filter's 500 saves nothing", async () => {
+      if (!available) return;
+      const cookie = await login();
+      const http = app.getHttpServer();
+      await request(http).get('/domain-404').set('Cookie', cookie).expect(404);
+      const after404 = await read(cookie);
+      expect(after404.lastError).toBe('NotFoundInDomain');
+      expect(after404.marks).toEqual(['before-404']);
+      await request(http).get('/domain-500').set('Cookie', cookie).expect(500);
+      const after500 = await read(cookie);
+      expect(after500.lastError).toBe('NotFoundInDomain');
+      expect(after500.marks).toEqual(['before-404']);
+    });
 
-  test("a filter's 404 saves its write and the handler's; a filter's 500 saves nothing", async () => {
-    if (!backing) return;
-    const cookie = await login();
-    const http = app.getHttpServer();
-    await request(http).get('/domain-404').set('Cookie', cookie).expect(404);
-    const after404 = await read(cookie);
-    expect(after404.lastError).toBe('NotFoundInDomain');
-    expect(after404.marks).toEqual(['before-404']);
-    await request(http).get('/domain-500').set('Cookie', cookie).expect(500);
-    const after500 = await read(cookie);
-    expect(after500.lastError).toBe('NotFoundInDomain');
-    expect(after500.marks).toEqual(['before-404']);
-  });
+    test('a ParseIntPipe rejection reaches the filter with the session, and its 400 saves', async () => {
+      if (!available) return;
+      const cookie = await login();
+      await request(app.getHttpServer()).get('/parse/abc').set('Cookie', cookie).expect(400);
+      expect((await read(cookie)).lastError).toBe('BadRequestException');
+    });
 
-  test('a ParseIntPipe rejection reaches the filter with the session, and its 400 saves', async () => {
-    if (!backing) return;
-    const cookie = await login();
-    await request(app.getHttpServer()).get('/parse/abc').set('Cookie', cookie).expect(400);
-    expect((await read(cookie)).lastError).toBe('BadRequestException');
-  });
+    test('Server-Sent Events read the session', async () => {
+      if (!available) return;
+      const res = await request(app.getHttpServer())
+        .get('/events')
+        .set('Cookie', await login('sse-user'))
+        .expect(200);
+      expect(res.text).toContain('data: sse-user');
+      expect(res.text).toContain('data: done');
+    });
 
-  test('Server-Sent Events read the session', async () => {
-    if (!backing) return;
-    const res = await request(app.getHttpServer())
-      .get('/events')
-      .set('Cookie', await login('sse-user'))
-      .expect(200);
-    expect(res.text).toContain('data: sse-user');
-    expect(res.text).toContain('data: done');
-  });
+    test('a StreamableFile handler saves before the body streams', async () => {
+      if (!available) return;
+      const res = await request(app.getHttpServer()).get('/file').buffer(true).expect(200);
+      expect(Buffer.from(res.body as Buffer).toString()).toBe('file body');
+      const cookie = sessionCookieOf(res);
+      expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['file']);
+    });
 
-  test('a StreamableFile handler saves before the body streams', async () => {
-    if (!backing) return;
-    const res = await request(app.getHttpServer()).get('/file').buffer(true).expect(200);
-    expect(Buffer.from(res.body as Buffer).toString()).toBe('file body');
-    const cookie = sessionCookieOf(res);
-    expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['file']);
-  });
+    test('SessionGuard: anonymous 401, signed in 200', async () => {
+      if (!available) return;
+      await request(app.getHttpServer()).get('/guarded').expect(401);
+      await request(app.getHttpServer())
+        .get('/guarded')
+        .set('Cookie', await login())
+        .expect(200, 'secret');
+    });
 
-  test('SessionGuard: anonymous 401, signed in 200', async () => {
-    if (!backing) return;
-    await request(app.getHttpServer()).get('/guarded').expect(401);
-    await request(app.getHttpServer())
-      .get('/guarded')
-      .set('Cookie', await login())
-      .expect(200, 'secret');
-  });
-
-  test('a request without a cookie that writes nothing stores nothing and sets no cookie', async () => {
-    if (!backing) return;
-    const res = await request(app.getHttpServer()).get('/same-object').expect(200);
-    expect(sessionCookieOf(res)).toBeUndefined();
-  });
-});
+    test('a request without a cookie that writes nothing stores nothing and sets no cookie', async () => {
+      if (!available) return;
+      const res = await request(app.getHttpServer()).get('/same-object').expect(200);
+      expect(sessionCookieOf(res)).toBeUndefined();
+    });
+  },
+);
