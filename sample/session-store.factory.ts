@@ -1,6 +1,8 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import {
   MemoryStore,
+  PostgresStore,
+  RedisStore,
   SessionModule,
   type SessionModuleOptions,
   type SessionStore,
@@ -34,7 +36,6 @@ export async function openSampleStore(
       return { store: new MemoryStore(), close: async () => undefined };
     case 'redis': {
       const { Redis } = await import('ioredis');
-      const { RedisStore } = await import('../src/stores/redis.store.js');
       const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
       // Auto-pipelining: the commands of concurrent requests issued in one tick share one write.
       const client = new Redis(url, { enableAutoPipelining: true });
@@ -49,7 +50,6 @@ export async function openSampleStore(
     }
     case 'postgres': {
       const { default: pg } = await import('pg');
-      const { PostgresStore } = await import('../src/stores/postgres.store.js');
       const pool = new pg.Pool({
         connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
       });
