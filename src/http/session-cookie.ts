@@ -34,8 +34,9 @@ export function readSessionCookie(
       ? { id: value, key: storeKeyOf(value), reusableValue: value }
       : undefined;
   }
+  // Exactly `<43-character id>.<43-character signature>`: anything else is an unsigned visitor.
   const dot = value.indexOf('.');
-  if (dot < 0) return undefined;
+  if (dot < 0 || value.length !== MAX_COOKIE_VALUE) return undefined;
   const id = value.slice(0, dot);
   if (!isWellFormedSessionId(id)) return undefined;
   const key = storeKeyOf(id);
