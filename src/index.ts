@@ -18,6 +18,7 @@ export {
 } from './session/session.errors.js';
 export type { SessionEvent, SessionEventType } from './session/session-events.js';
 export { SessionGuard } from './guards/session.guard.js';
+export { safeNextPath } from './http/safe-redirect.js';
 export type { SessionInfo } from './session/session-info.interface.js';
 export type { SessionKey } from './session/session.interface.js';
 export { SessionManager } from './http/session.manager.js';

@@ -10,6 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ALLOW_ANONYMOUS } from '../module/session.constants.js';
 import { isBoundHandler } from '../decorators/session.decorator.js';
+import { safeNextPath } from '../http/safe-redirect.js';
 import type { Session } from '../session/session.interface.js';
 import { SessionManager } from '../http/session.manager.js';
 
@@ -60,7 +61,8 @@ export class SessionGuard implements CanActivate {
     const req = http.getRequest<IncomingMessage & { originalUrl?: string }>();
     const { loginUrl } = this.manager.config;
     if (loginUrl && (req.headers.accept ?? '').includes('text/html')) {
-      const next = encodeURIComponent(req.originalUrl ?? req.url ?? '/');
+      // The request target can be `//evil.com/x` or absolute-form: only a local path is passed on.
+      const next = encodeURIComponent(safeNextPath(req.originalUrl ?? req.url, '/'));
       const location = `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${next}`;
       http.getResponse<ServerResponse>().setHeader('Location', location);
       throw new HttpException(
