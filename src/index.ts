@@ -15,6 +15,7 @@ export {
   SessionLimitError,
   SessionNotAvailableError,
   SessionStoreUnavailableError,
+  type SessionStoreOutcome,
 } from './session/session.errors.js';
 export type { SessionEvent, SessionEventType } from './session/session-events.js';
 export { SessionGuard } from './guards/session.guard.js';
