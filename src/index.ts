@@ -25,6 +25,7 @@ export type { SessionKey } from './session/session.interface.js';
 export { SessionManager } from './http/session.manager.js';
 export { SessionModule } from './module/session.module.js';
 export { SESSION_MODULE_OPTIONS } from './module/session.module-definition.js';
+export type { TrustProxyOption } from './http/proxy-trust.js';
 export type {
   SessionCookieOptions,
   SessionModuleOptions,

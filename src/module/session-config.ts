@@ -1,4 +1,5 @@
 import { CookieSigner } from '../crypto/cookie-signer.js';
+import { compileProxyTrust, type ProxyTrust, type TrustProxyOption } from '../http/proxy-trust.js';
 import { MemoryStore } from '../stores/memory.store.js';
 import { SessionConfigError } from '../session/session.errors.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
@@ -19,7 +20,10 @@ export interface SessionConfig {
   expireAtBrowserClose: boolean;
   rolling: boolean;
   touchAfter: number;
-  trustProxy: boolean;
+  /** The option as given. */
+  trustProxy: TrustProxyOption;
+  /** `trustProxy` compiled: which hops may report the client's address and scheme. */
+  proxyTrust: ProxyTrust;
   loginKey: string;
   loginUrl: string | undefined;
   storeTimeout: number;
@@ -52,6 +56,7 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     rolling: options.rolling ?? false,
     touchAfter: options.touchAfter ?? 0.1,
     trustProxy: options.trustProxy ?? false,
+    proxyTrust: compileProxyTrust(options.trustProxy),
     loginKey: options.loginKey ?? 'userId',
     loginUrl: options.loginUrl,
     storeTimeout: options.storeTimeout ?? 3000,

@@ -1,3 +1,4 @@
+import type { TrustProxyOption } from '../http/proxy-trust.js';
 import type { SessionStore } from '../stores/session-store.js';
 
 /** How the session cookie is written. */
@@ -36,8 +37,14 @@ export interface SessionModuleOptions {
    * database's expiry index) alone. `setExpiry()` is always stored at once. 0 = on every request. Default 0.1.
    */
   touchAfter?: number;
-  /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (set it behind a TLS-terminating proxy). Default false. */
-  trustProxy?: boolean;
+  /**
+   * Which proxies may report the client's address (`X-Forwarded-For`, walked from the right) and scheme
+   * (`X-Forwarded-Proto`, for `secure: 'auto'`), like Express's `trust proxy`: `false` (none), a hop count,
+   * trusted proxy addresses/CIDRs (array or comma-separated; `'loopback'`, `'linklocal'`, `'uniquelocal'`),
+   * or `true` (every hop: only safe when the app is reachable solely through a proxy that overwrites
+   * these headers). Default false.
+   */
+  trustProxy?: TrustProxyOption;
   /** Session key whose presence means "logged in" (for `SessionGuard`). Default `'userId'`. */
   loginKey?: string;
   /** When set, `SessionGuard` redirects HTML requests without a login here, with `?next=<path>`. */

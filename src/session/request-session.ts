@@ -6,6 +6,7 @@ import type { Session, SessionKey } from './session.interface.js';
 import type { JsonValue, SessionMeta, SessionRecord } from '../stores/session-store.js';
 import { storeKeyOf } from '../crypto/session-id.js';
 import type { StoreGateway } from './store-gateway.js';
+import { clientAddressOf, type ProxyTrust } from '../http/proxy-trust.js';
 
 /** What the response must do with the cookie after a commit. */
 export type CookieAction = 'set' | 'clear' | undefined;
@@ -391,7 +392,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   /** Bookkeeping of a session that is not stored yet. */
   private freshMeta(): SessionMeta {
     const userAgent = this.req.headers['user-agent'];
-    const ip = clientAddress(this.req, this.config.trustProxy);
+    const ip = clientAddress(this.req, this.config.proxyTrust);
     return {
       createdAt: this.config.now(),
       ...(userAgent ? { userAgent: userAgent.slice(0, 256) } : {}),
@@ -435,12 +436,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   }
 }
 
-/** The client's address: the first `X-Forwarded-For` hop behind a trusted proxy, else the socket's peer. */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket?.remoteAddress;
+/** The client's address: the socket's peer, or what trusted proxies report (see `trustProxy`). */
+function clientAddress(req: IncomingMessage, trust: ProxyTrust): string | undefined {
+  return clientAddressOf(req, trust);
 }
