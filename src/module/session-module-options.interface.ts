@@ -3,11 +3,14 @@ import type { SessionStore } from '../stores/session-store.js';
 
 /** How the session cookie is written. */
 export interface SessionCookieOptions {
-  /** Cookie name. Default `'sessionid'` (Django's). */
+  /**
+   * Cookie name. Default `'sessionid'` (Django's). A `__Host-` name (recommended on HTTPS sites) requires
+   * `secure` not `false`, `path` `'/'` and no `domain`; a `__Secure-` name requires `secure` not `false`.
+   */
   name?: string;
-  /** Cookie `Domain`; default none (host-only). */
+  /** Cookie `Domain` (a host name, e.g. `'example.com'`; `;`, spaces and controls are refused); default none (host-only). */
   domain?: string;
-  /** Cookie `Path`. Default `'/'`. */
+  /** Cookie `Path`: starts with `/`, printable ASCII without `;`. Default `'/'`. */
   path?: string;
   /** `Secure` flag; `'auto'` sets it when the request arrived over HTTPS. Default `'auto'`. */
   secure?: boolean | 'auto';
@@ -21,7 +24,10 @@ export interface SessionCookieOptions {
 export interface SessionModuleOptions {
   /** Where sessions live. Default a new `MemoryStore()` (per-process; use Redis or PostgreSQL in production). */
   store?: SessionStore;
-  /** When set, the cookie value is HMAC-SHA256 signed: the first secret signs, all of them verify (rotation). */
+  /**
+   * When set, the cookie value is HMAC-SHA256 signed: the first secret signs, all of them verify (rotation).
+   * Use at least 32 random bytes; a shorter one gets a start-up warning.
+   */
   secret?: string | string[];
   /** Cookie attributes. */
   cookie?: SessionCookieOptions;
@@ -47,7 +53,10 @@ export interface SessionModuleOptions {
   trustProxy?: TrustProxyOption;
   /** Session key whose presence means "logged in" (for `SessionGuard`). Default `'userId'`. */
   loginKey?: string;
-  /** When set, `SessionGuard` redirects HTML requests without a login here, with `?next=<path>`. */
+  /**
+   * When set, `SessionGuard` redirects HTML requests without a login here, with `?next=<path>`: a local path
+   * (`'/login'`) or an absolute `http(s)` URL, printable ASCII (checked at start-up).
+   */
   loginUrl?: string;
   /** Milliseconds a store operation may take before the request fails with 503. Default 3000. */
   storeTimeout?: number;
