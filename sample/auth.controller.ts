@@ -10,7 +10,7 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import { Session, SessionGuard } from '../src/index.js';
+import { safeNextPath, Session, SessionGuard } from '../src/index.js';
 import { AccountService } from './account.service.js';
 import { escapeHtml, page, seeOther, wantsHtml } from './html.js';
 import type { AppSession } from './session-data.js';
@@ -25,7 +25,7 @@ interface LoginBody {
 
 /** Only a local path may be a redirect target, so `?next=` cannot send users to another site. */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/profile';
+  return safeNextPath(next, '/profile');
 }
 
 /** The login page; `error` is shown above the form. */

@@ -15,13 +15,16 @@ export {
   SessionLimitError,
   SessionNotAvailableError,
   SessionStoreUnavailableError,
+  type SessionStoreOutcome,
 } from './session/session.errors.js';
 export type { SessionEvent, SessionEventType } from './session/session-events.js';
 export { SessionGuard, type SessionGuardOptions } from './guards/session.guard.js';
+export { safeNextPath } from './http/safe-redirect.js';
 export type { SessionInfo } from './session/session-info.interface.js';
 export type { SessionKey } from './session/session.interface.js';
 export { SessionModule } from './module/session.module.js';
 export { SESSION_MODULE_OPTIONS } from './module/session.module-definition.js';
+export type { TrustProxyOption } from './http/proxy-trust.js';
 export type {
   SessionCookieOptions,
   SessionModuleOptions,

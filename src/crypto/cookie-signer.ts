@@ -1,5 +1,12 @@
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 
+/**
+ * The only signature text we accept: HMAC-SHA256 (32 bytes) in base64url without padding, 43 characters.
+ * Checked before any byte comparison, so no decoding (latin1 folds U+FF41 into 'A') can make another text
+ * equal to it, and a value we could never send back in a `Set-Cookie` is never adopted.
+ */
+const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
 /** Sessions whose expected signature is kept, per generation (two generations are kept). */
 const GENERATION_SIZE = 10_000;
 
@@ -37,6 +44,7 @@ export class CookieSigner {
    * `storeKey` is the id's store key, under which a verified signature is remembered.
    */
   verify(id: string, storeKey: string, signature: string): number {
+    if (!SIGNATURE_PATTERN.test(signature)) return -1;
     const given = Buffer.from(signature, 'latin1');
     const recent = this.recent.get(storeKey);
     const expected = recent ?? this.previous.get(storeKey) ?? expectedSignature(this.keys[0], id);

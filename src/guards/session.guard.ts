@@ -10,6 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { SessionLoader } from '../http/session-loader.js';
 import { ALLOW_ANONYMOUS } from '../module/session.constants.js';
+import { safeNextPath } from '../http/safe-redirect.js';
 import type { Session } from '../session/session.interface.js';
 
 /** What `SessionGuard` reads of the module's options. */
@@ -77,7 +78,8 @@ export class SessionGuard implements CanActivate {
       const { loginUrl } = this.options;
       const req = this.loader.platform.rawRequest(context.switchToHttp().getRequest());
       if (loginUrl && (req.headers.accept ?? '').includes('text/html')) {
-        const next = encodeURIComponent(this.loader.platform.requestedUrl(req));
+        // The request target can be `//evil.com/x` or absolute-form: only a local path is passed on.
+        const next = encodeURIComponent(safeNextPath(this.loader.platform.requestedUrl(req), '/'));
         const location = `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${next}`;
         this.loader.platform
           .rawResponse(context.switchToHttp().getResponse())

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { SessionConfig } from '../module/session-config.js';
 import { isWellFormedSessionId, storeKeyOf } from '../crypto/session-id.js';
+import { isHttpsRequest } from './proxy-trust.js';
 
 /** Longest cookie value we look at: a 43-character id, a dot and a 43-character signature. */
 const MAX_COOKIE_VALUE = 87;
@@ -34,8 +35,9 @@ export function readSessionCookie(
       ? { id: value, key: storeKeyOf(value), reusableValue: value }
       : undefined;
   }
+  // Exactly `<43-character id>.<43-character signature>`: anything else is an unsigned visitor.
   const dot = value.indexOf('.');
-  if (dot < 0) return undefined;
+  if (dot < 0 || value.length !== MAX_COOKIE_VALUE) return undefined;
   const id = value.slice(0, dot);
   if (!isWellFormedSessionId(id)) return undefined;
   const key = storeKeyOf(id);
@@ -48,11 +50,7 @@ export function readSessionCookie(
 /** Whether the response may carry a `Secure` cookie. */
 function isSecure(req: IncomingMessage, config: SessionConfig): boolean {
   if (config.secure !== 'auto') return config.secure;
-  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-  if (!config.trustProxy) return false;
-  const proto = req.headers['x-forwarded-proto'];
-  const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
-  return first === 'https';
+  return isHttpsRequest(req, config.proxyTrust);
 }
 
 /** `; Path=/; HttpOnly; SameSite=Lax`-style attributes, serialised by `cookie` once per config and security. */

@@ -1,6 +1,9 @@
+import { Logger } from '@nestjs/common';
 import { CookieSigner } from '../crypto/cookie-signer.js';
+import { compileProxyTrust, type ProxyTrust, type TrustProxyOption } from '../http/proxy-trust.js';
 import { MemoryStore } from '../stores/memory.store.js';
 import { SessionConfigError } from '../session/session.errors.js';
+import { safeNextPath } from '../http/safe-redirect.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
 import type { SessionStore } from '../stores/session-store.js';
 
@@ -19,7 +22,10 @@ export interface SessionConfig {
   expireAtBrowserClose: boolean;
   rolling: boolean;
   touchAfter: number;
-  trustProxy: boolean;
+  /** The option as given. */
+  trustProxy: TrustProxyOption;
+  /** `trustProxy` compiled: which hops may report the client's address and scheme. */
+  proxyTrust: ProxyTrust;
   loginKey: string;
   loginUrl: string | undefined;
   storeTimeout: number;
@@ -30,6 +36,91 @@ export interface SessionConfig {
   cleanupInterval: number;
   now: () => number;
   load: 'eager' | 'on-demand';
+}
+
+/** A cookie `Domain` the `cookie` serializer accepts: a host name (optionally with a leading dot), no `;`. */
+const DOMAIN =
+  /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** A cookie `Path`: starts with `/`, then printable ASCII other than `;` (RFC 6265 path-value). */
+const PATH = /^\/[\u0020-\u003A\u003C-\u007E]*$/;
+
+/** Shortest secret, in bytes, that gives HMAC-SHA256 its full strength. */
+const MIN_SECRET_BYTES = 32;
+
+/** A value for an error message: strings quoted with escapes visible (`"a\r\nb"`), others as text. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Whether `loginUrl` can go into a `Location` header and keeps users on a site we chose: a local path
+ * (as `safeNextPath` accepts it, unchanged) or an absolute `http(s)` URL without userinfo, in printable
+ * ASCII only (no CR/LF, control characters, spaces or backslashes).
+ */
+function isValidLoginUrl(loginUrl: string): boolean {
+  if (!/^[\u0021-\u007E]+$/.test(loginUrl) || loginUrl.includes('\\')) return false;
+  if (loginUrl.startsWith('/')) return safeNextPath(loginUrl, '') === loginUrl;
+  if (!/^https?:\/\/[^/]/i.test(loginUrl)) return false;
+  try {
+    const url = new URL(loginUrl);
+    return url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+/** Rejects cookie and redirect options that would only fail (500) on the requests that use them. */
+function checkCookieAndRedirect(config: SessionConfig): void {
+  const { cookieName, domain, path, secure, loginUrl } = config;
+  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) {
+    throw new SessionConfigError(
+      `cookie.domain ${shown(domain)} is not a valid cookie Domain (a host name such as "example.com").`,
+    );
+  }
+  if (typeof path !== 'string' || !PATH.test(path)) {
+    throw new SessionConfigError(
+      `cookie.path ${shown(path)} is not a valid cookie Path (starts with "/", printable ASCII, no ";").`,
+    );
+  }
+  // Cookie prefixes (RFC 6265bis): browsers drop a prefixed cookie without these attributes.
+  const prefix = cookieName.toLowerCase();
+  if (prefix.startsWith('__host-') && (secure === false || path !== '/' || domain !== undefined)) {
+    throw new SessionConfigError(
+      `cookie.name ${shown(cookieName)} requires cookie.secure true or 'auto' (got ${shown(secure)}), ` +
+        `cookie.path "/" (got ${shown(path)}) and no cookie.domain (got ${shown(domain)}).`,
+    );
+  }
+  if (prefix.startsWith('__secure-') && secure === false) {
+    throw new SessionConfigError(
+      `cookie.name ${shown(cookieName)} requires cookie.secure true or 'auto' (got false).`,
+    );
+  }
+  if (loginUrl !== undefined && (typeof loginUrl !== 'string' || !isValidLoginUrl(loginUrl))) {
+    throw new SessionConfigError(
+      `loginUrl ${shown(loginUrl)} must be a local path ("/login") or an absolute http(s) URL, in ` +
+        'printable ASCII without spaces, backslashes or control characters.',
+    );
+  }
+}
+
+/** Start-up warnings for options that work but weaken security. */
+function warnAboutWeakOptions(config: SessionConfig, secrets: readonly string[]): void {
+  const logger = new Logger('nest-session');
+  const short = secrets.filter((secret) => Buffer.byteLength(secret) < MIN_SECRET_BYTES);
+  if (short.length > 0) {
+    logger.warn(
+      `secret: ${short.length} of the configured secrets ${short.length === 1 ? 'is' : 'are'} shorter than ` +
+        `${MIN_SECRET_BYTES} bytes; cookie signatures are only as strong as the secret. Use at least ` +
+        `${MIN_SECRET_BYTES} random bytes (e.g. crypto.randomBytes(32).toString('base64url')).`,
+    );
+  }
+  if (config.secure === false && process.env.NODE_ENV === 'production') {
+    logger.warn(
+      'cookie.secure is false with NODE_ENV=production: the session cookie is sent over plain HTTP too, ' +
+        "where it can be read in transit. Use 'auto' (the default) or true.",
+    );
+  }
 }
 
 /** Fills in defaults and rejects options that cannot work, with a message saying what to change. */
@@ -53,6 +144,7 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     rolling: options.rolling ?? false,
     touchAfter: options.touchAfter ?? 0.1,
     trustProxy: options.trustProxy ?? false,
+    proxyTrust: compileProxyTrust(options.trustProxy),
     loginKey: options.loginKey ?? 'userId',
     loginUrl: options.loginUrl,
     storeTimeout: options.storeTimeout ?? 3000,
@@ -99,5 +191,7 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
       "cookie.sameSite 'none' requires cookie.secure (true or 'auto'); browsers reject it otherwise.",
     );
   }
+  checkCookieAndRedirect(config);
+  warnAboutWeakOptions(config, secrets);
   return config;
 }

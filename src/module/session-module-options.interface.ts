@@ -1,12 +1,16 @@
+import type { TrustProxyOption } from '../http/proxy-trust.js';
 import type { SessionStore } from '../stores/session-store.js';
 
 /** How the session cookie is written. */
 export interface SessionCookieOptions {
-  /** Cookie name. Default `'sessionid'` (Django's). */
+  /**
+   * Cookie name. Default `'sessionid'` (Django's). A `__Host-` name (recommended on HTTPS sites) requires
+   * `secure` not `false`, `path` `'/'` and no `domain`; a `__Secure-` name requires `secure` not `false`.
+   */
   name?: string;
-  /** Cookie `Domain`; default none (host-only). */
+  /** Cookie `Domain` (a host name, e.g. `'example.com'`; `;`, spaces and controls are refused); default none (host-only). */
   domain?: string;
-  /** Cookie `Path`. Default `'/'`. */
+  /** Cookie `Path`: starts with `/`, printable ASCII without `;`. Default `'/'`. */
   path?: string;
   /** `Secure` flag; `'auto'` sets it when the request arrived over HTTPS. Default `'auto'`. */
   secure?: boolean | 'auto';
@@ -20,7 +24,10 @@ export interface SessionCookieOptions {
 export interface SessionModuleOptions {
   /** Where sessions live. Default a new `MemoryStore()` (per-process; use Redis or PostgreSQL in production). */
   store?: SessionStore;
-  /** When set, the cookie value is HMAC-SHA256 signed: the first secret signs, all of them verify (rotation). */
+  /**
+   * When set, the cookie value is HMAC-SHA256 signed: the first secret signs, all of them verify (rotation).
+   * Use at least 32 random bytes; a shorter one gets a start-up warning.
+   */
   secret?: string | string[];
   /** Cookie attributes. */
   cookie?: SessionCookieOptions;
@@ -36,11 +43,20 @@ export interface SessionModuleOptions {
    * database's expiry index) alone. `setExpiry()` is always stored at once. 0 = on every request. Default 0.1.
    */
   touchAfter?: number;
-  /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (set it behind a TLS-terminating proxy). Default false. */
-  trustProxy?: boolean;
+  /**
+   * Which proxies may report the client's address (`X-Forwarded-For`, walked from the right) and scheme
+   * (`X-Forwarded-Proto`, for `secure: 'auto'`), like Express's `trust proxy`: `false` (none), a hop count,
+   * trusted proxy addresses/CIDRs (array or comma-separated; `'loopback'`, `'linklocal'`, `'uniquelocal'`),
+   * or `true` (every hop: only safe when the app is reachable solely through a proxy that overwrites
+   * these headers). Default false.
+   */
+  trustProxy?: TrustProxyOption;
   /** Session key whose presence means "logged in" (for `SessionGuard`). Default `'userId'`. */
   loginKey?: string;
-  /** When set, `SessionGuard` redirects HTML requests without a login here, with `?next=<path>`. */
+  /**
+   * When set, `SessionGuard` redirects HTML requests without a login here, with `?next=<path>`: a local path
+   * (`'/login'`) or an absolute `http(s)` URL, printable ASCII (checked at start-up).
+   */
   loginUrl?: string;
   /** Milliseconds a store operation may take before the request fails with 503. Default 3000. */
   storeTimeout?: number;

@@ -6,11 +6,28 @@ import type { Session, SessionKey } from './session.interface.js';
 import type { JsonValue, SessionMeta, SessionRecord } from '../stores/session-store.js';
 import { storeKeyOf } from '../crypto/session-id.js';
 import type { StoreGateway } from './store-gateway.js';
+import { clientAddressOf, type ProxyTrust } from '../http/proxy-trust.js';
 
 /** What the response must do with the cookie after a commit. */
 export type CookieAction = 'set' | 'clear' | undefined;
 
 type Data = Record<string, unknown>;
+
+/**
+ * Session data lives in null-prototype objects: a key such as `__proto__` is then an ordinary own property,
+ * and no key can give the data a prototype to inherit (say) the `loginKey` from.
+ */
+function emptyData(): Data {
+  return Object.create(null) as Data;
+}
+
+/** A null-prototype copy of a record's data as a store returned it (whatever object the store built). */
+function dataOf(record: SessionRecord): Data {
+  const data = emptyData();
+  // `Object.keys` lists own keys only, including an own `__proto__` from JSON.parse or fromEntries.
+  for (const key of Object.keys(record.data)) data[key] = record.data[key];
+  return data;
+}
 
 /**
  * The `Session` implementation: tracks per-key changes so that a save sends only what this request
@@ -55,7 +72,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this._id = null;
     if (record) this.setId(id, key);
     this.hadCookie = id !== null;
-    this.data = record ? (record.data as Data) : {};
+    this.data = record ? dataOf(record) : emptyData();
     this.meta = record ? record.meta : this.freshMeta();
     this.storedExpiresAt = record ? record.expiresAt : 0;
     this.storedOwner = record?.userId;
@@ -84,7 +101,9 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   /** The signed-in user owning the session: the `loginKey` value as a string, if set. */
   get owner(): string | undefined {
-    const value = this.data[this.config.loginKey];
+    // Own properties only: an inherited value must never make a session someone's.
+    const { loginKey } = this.config;
+    const value = Object.hasOwn(this.data, loginKey) ? this.data[loginKey] : undefined;
     return value === undefined || value === null ? undefined : String(value);
   }
 
@@ -191,7 +210,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this._accessed = true;
     if (this._id !== null) await this.gateway.destroy(this._id, this.storedOwner);
     this.setId(null);
-    this.data = {};
+    this.data = emptyData();
     this.meta = this.freshMeta();
     this.storedOwner = undefined;
     this.changed = undefined;
@@ -219,7 +238,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         if (owner !== undefined && owner !== this.storedOwner) {
           await this.gateway.enforceLimit(owner, this._id);
         }
-        const set: Record<string, JsonValue> = {};
+        // Null prototype: a changed key named `__proto__` must reach the store as a key.
+        const set = Object.create(null) as Record<string, JsonValue>;
         for (const key of this.changed ?? []) set[key] = this.data[key] as JsonValue;
         // Writes slide the expiry as reads do, once a touch is due: an unchanged expiry keeps the
         // write small (PostgreSQL then updates the row in place, without touching its indexes).
@@ -373,7 +393,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   /** Bookkeeping of a session that is not stored yet. */
   private freshMeta(): SessionMeta {
     const userAgent = this.req.headers['user-agent'];
-    const ip = clientAddress(this.req, this.config.trustProxy);
+    const ip = clientAddress(this.req, this.config.proxyTrust);
     return {
       createdAt: this.config.now(),
       ...(userAgent ? { userAgent: userAgent.slice(0, 256) } : {}),
@@ -417,12 +437,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   }
 }
 
-/** The client's address: the first `X-Forwarded-For` hop behind a trusted proxy, else the socket's peer. */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket?.remoteAddress;
+/** The client's address: the socket's peer, or what trusted proxies report (see `trustProxy`). */
+function clientAddress(req: IncomingMessage, trust: ProxyTrust): string | undefined {
+  return clientAddressOf(req, trust);
 }

@@ -30,11 +30,76 @@ export class SessionInterruptedError extends BadRequestException {
   }
 }
 
-/** The session store did not answer (down, unreachable or too slow). Answers 503; nothing was saved. */
+/**
+ * What a failed store call did to the store: `'not-applied'` when it certainly changed nothing (a read, or
+ * the store refused before anything was sent, e.g. connection refused); `'unknown'` when a write may have
+ * been applied, or may still be once the store recovers (a timeout, a connection cut off mid-call).
+ */
+export type SessionStoreOutcome = 'not-applied' | 'unknown';
+
+/** Store operations that only read: when they fail, nothing was written. */
+const READ_OPERATIONS = new Set(['get', 'listByUser']);
+
+/** Errors raised before a command left the process: the store cannot have applied it. */
+const REFUSED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** A store call got no answer within `storeTimeout`: it was sent, so the store may still apply it. */
+export class StoreTimeoutError extends Error {
+  constructor(timeout: number) {
+    super(`timed out after ${timeout} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** The outcome of a failed call, as far as `operation` and its error tell. */
+function outcomeOf(operation: string, cause: unknown): SessionStoreOutcome {
+  if (READ_OPERATIONS.has(operation) || cause === undefined) return 'not-applied';
+  const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && REFUSED_CODES.has(code)) return 'not-applied';
+  // ioredis with `enableOfflineQueue: false` refuses commands while disconnected, before sending them.
+  if (typeof message === 'string' && message.includes('enableOfflineQueue')) return 'not-applied';
+  return 'unknown';
+}
+
+/** What a 503 tells the client: what failed, and whether the change may still have been saved. */
+function unavailableMessage(
+  operation: string,
+  cause: unknown,
+  outcome: SessionStoreOutcome,
+): string {
+  const failure = cause instanceof StoreTimeoutError ? cause.message : 'failed';
+  return (
+    `The session store is unavailable (${operation} ${failure}). ` +
+    (outcome === 'unknown'
+      ? 'The outcome is unknown: the change may have been saved, or may still be once the store ' +
+        'recovers. Reload before retrying.'
+      : 'Nothing was saved. Retry in a moment.')
+  );
+}
+
+/**
+ * The session store failed or did not answer within `storeTimeout` (down, unreachable or too slow).
+ * Answers 503. `outcome` tells whether the change may still have been saved: after a timeout it is
+ * `'unknown'` (the store may apply the write when it comes back); `'not-applied'` means nothing was saved.
+ */
 export class SessionStoreUnavailableError extends ServiceUnavailableException {
-  constructor(operation: string, cause?: unknown) {
-    super(`The session store is unavailable (${operation} failed). Retry in a moment.`, { cause });
+  /** Whether the failed operation changed nothing (`'not-applied'`) or may have been applied (`'unknown'`). */
+  readonly outcome: SessionStoreOutcome;
+
+  constructor(
+    operation: string,
+    cause?: unknown,
+    outcome: SessionStoreOutcome = outcomeOf(operation, cause),
+  ) {
+    super(unavailableMessage(operation, cause, outcome), { cause });
     this.name = 'SessionStoreUnavailableError';
+    this.outcome = outcome;
   }
 }
 

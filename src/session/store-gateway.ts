@@ -1,5 +1,9 @@
 import type { SessionConfig } from '../module/session-config.js';
-import { SessionLimitError, SessionStoreUnavailableError } from './session.errors.js';
+import {
+  SessionLimitError,
+  SessionStoreUnavailableError,
+  StoreTimeoutError,
+} from './session.errors.js';
 import type { SessionEvents, SessionEventType } from './session-events.js';
 import { generateSessionId, handleOf, storeKeyOf } from '../crypto/session-id.js';
 import type {
@@ -155,10 +159,12 @@ export class StoreGateway {
     return new Promise<R>((resolve, reject) => {
       const call: PendingCall = {
         deadline: Date.now() + this.config.storeTimeout,
+        // A write that timed out was sent: the store may still apply it, so its outcome is unknown.
         fail: () =>
           reject(
             new SessionStoreUnavailableError(
-              `${operation} timed out after ${this.config.storeTimeout} ms`,
+              operation,
+              new StoreTimeoutError(this.config.storeTimeout),
             ),
           ),
       };

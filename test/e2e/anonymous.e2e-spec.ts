@@ -108,4 +108,4 @@ test('10,000 anonymous requests leave the store empty and set no cookie', async 
   expect(cookies).toBe(0);
   expect(store.size).toBe(0);
   expect(store.writes()).toHaveLength(0);
-}, 30_000);
+}, 90_000);
