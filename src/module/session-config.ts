@@ -4,6 +4,17 @@ import { compileProxyTrust, type ProxyTrust, type TrustProxyOption } from '../ht
 import { MemoryStore } from '../stores/memory.store.js';
 import { SessionConfigError } from '../session/session.errors.js';
 import { safeNextPath } from '../http/safe-redirect.js';
+import {
+  booleanOption,
+  functionOption,
+  numberOption,
+  objectOption,
+  oneOf,
+  optionalNumber,
+  rejectUnknownKeys,
+  shown,
+  stringOption,
+} from './option-checks.js';
 import type { SessionModuleOptions } from './session-module-options.interface.js';
 import type { SessionStore } from '../stores/session-store.js';
 
@@ -47,11 +58,6 @@ const PATH = /^\/[\u0020-\u003A\u003C-\u007E]*$/;
 
 /** Shortest secret, in bytes, that gives HMAC-SHA256 its full strength. */
 const MIN_SECRET_BYTES = 32;
-
-/** A value for an error message: strings quoted with escapes visible (`"a\r\nb"`), others as text. */
-function shown(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
 
 /**
  * Whether `loginUrl` can go into a `Location` header and keeps users on a site we chose: a local path
@@ -115,6 +121,13 @@ function warnAboutWeakOptions(config: SessionConfig, secrets: readonly string[])
         `${MIN_SECRET_BYTES} random bytes (e.g. crypto.randomBytes(32).toString('base64url')).`,
     );
   }
+  if (secrets.length === 0 && process.env.NODE_ENV === 'production') {
+    logger.warn(
+      'No secret with NODE_ENV=production: session cookies are not signed. Ids are still random and ' +
+        'never adopted, but set `secret` (32+ random bytes) so that a cookie is checked before any store ' +
+        'read and secrets can be rotated.',
+    );
+  }
   if (config.secure === false && process.env.NODE_ENV === 'production') {
     logger.warn(
       'cookie.secure is false with NODE_ENV=production: the session cookie is sent over plain HTTP too, ' +
@@ -123,68 +136,111 @@ function warnAboutWeakOptions(config: SessionConfig, secrets: readonly string[])
   }
 }
 
-/** Fills in defaults and rejects options that cannot work, with a message saying what to change. */
+/** Every option `SessionModuleOptions` has (and the module builder's `isGlobal`). */
+const OPTION_KEYS = [
+  'store',
+  'secret',
+  'cookie',
+  'maxAge',
+  'expireAtBrowserClose',
+  'rolling',
+  'touchAfter',
+  'trustProxy',
+  'loginKey',
+  'loginUrl',
+  'storeTimeout',
+  'maxValueSize',
+  'maxSessionsPerUser',
+  'onLimit',
+  'absoluteTimeout',
+  'cleanupInterval',
+  'now',
+  'load',
+  'isGlobal',
+] as const;
+const COOKIE_KEYS = ['name', 'domain', 'path', 'secure', 'httpOnly', 'sameSite'] as const;
+
+/** The store's methods the library calls: anything else is not a store. */
+const STORE_METHODS = ['get', 'create', 'patch', 'touch', 'rename', 'destroy', 'listByUser'];
+
+/**
+ * Fills in defaults and rejects options that cannot work, by value and type (options from JavaScript or
+ * the environment are checked too), with a `SessionConfigError` naming the option, the value and what is
+ * allowed.
+ */
 export function resolveSessionConfig(options: SessionModuleOptions = {}): SessionConfig {
-  const cookie = options.cookie ?? {};
+  const given = objectOption('options', options);
+  rejectUnknownKeys('', given, OPTION_KEYS);
+  const cookie = objectOption('cookie', options.cookie);
+  rejectUnknownKeys('cookie.', cookie, COOKIE_KEYS);
   const secrets = options.secret === undefined ? [] : [options.secret].flat();
   if (secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
-    throw new SessionConfigError('secret must be a non-empty string or an array of them.');
+    throw new SessionConfigError(
+      `secret ${shown(options.secret)} is invalid; it must be a non-empty string or an array of them.`,
+    );
   }
+  const store = options.store ?? new MemoryStore();
+  if (
+    STORE_METHODS.some(
+      (m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function',
+    )
+  ) {
+    throw new SessionConfigError(
+      `store ${shown(store)} is invalid; it must be a SessionStore (MemoryStore, RedisStore, PostgresStore or your own).`,
+    );
+  }
+  const seconds = { min: 0, above: true, unit: 'seconds' };
   const config: SessionConfig = {
-    store: options.store ?? new MemoryStore(),
+    store,
     signer: new CookieSigner(secrets),
-    cookieName: cookie.name ?? 'sessionid',
-    domain: cookie.domain,
-    path: cookie.path ?? '/',
-    secure: cookie.secure ?? 'auto',
-    httpOnly: cookie.httpOnly ?? true,
-    sameSite: cookie.sameSite ?? 'lax',
-    maxAge: options.maxAge ?? 1_209_600,
-    expireAtBrowserClose: options.expireAtBrowserClose ?? false,
-    rolling: options.rolling ?? false,
-    touchAfter: options.touchAfter ?? 0.1,
+    cookieName: stringOption('cookie.name', cookie.name, 'sessionid'),
+    domain: stringOption('cookie.domain', cookie.domain, undefined),
+    path: stringOption('cookie.path', cookie.path, '/'),
+    secure: oneOf('cookie.secure', cookie.secure, [true, false, 'auto'], 'auto'),
+    httpOnly: booleanOption('cookie.httpOnly', cookie.httpOnly, true),
+    sameSite: oneOf('cookie.sameSite', cookie.sameSite, ['lax', 'strict', 'none'], 'lax'),
+    maxAge: numberOption('maxAge', options.maxAge, 1_209_600, seconds),
+    expireAtBrowserClose: booleanOption(
+      'expireAtBrowserClose',
+      options.expireAtBrowserClose,
+      false,
+    ),
+    rolling: booleanOption('rolling', options.rolling, false),
+    touchAfter: numberOption('touchAfter', options.touchAfter, 0.1, {
+      min: 0,
+      max: 1,
+      unit: 'a fraction of the lifetime',
+    }),
     trustProxy: options.trustProxy ?? false,
     proxyTrust: compileProxyTrust(options.trustProxy),
-    loginKey: options.loginKey ?? 'userId',
-    loginUrl: options.loginUrl,
-    storeTimeout: options.storeTimeout ?? 3000,
-    maxValueSize: options.maxValueSize ?? 65_536,
-    maxSessionsPerUser: options.maxSessionsPerUser,
-    onLimit: options.onLimit ?? 'evict-oldest',
-    absoluteTimeout: options.absoluteTimeout,
-    cleanupInterval: options.cleanupInterval ?? 60,
-    now: options.now ?? Date.now,
-    load: options.load ?? 'eager',
+    loginKey: stringOption('loginKey', options.loginKey, 'userId'),
+    loginUrl: stringOption('loginUrl', options.loginUrl, undefined),
+    storeTimeout: numberOption('storeTimeout', options.storeTimeout, 3000, {
+      min: 0,
+      above: true,
+      unit: 'milliseconds',
+    }),
+    maxValueSize: numberOption('maxValueSize', options.maxValueSize, 65_536, {
+      min: 1,
+      integer: true,
+      unit: 'bytes',
+    }),
+    maxSessionsPerUser: optionalNumber('maxSessionsPerUser', options.maxSessionsPerUser, {
+      min: 1,
+      integer: true,
+      unit: 'sessions',
+    }),
+    onLimit: oneOf('onLimit', options.onLimit, ['evict-oldest', 'refuse'], 'evict-oldest'),
+    absoluteTimeout: optionalNumber('absoluteTimeout', options.absoluteTimeout, seconds),
+    cleanupInterval: numberOption('cleanupInterval', options.cleanupInterval, 60, {
+      min: 0,
+      unit: 'seconds; 0 disables it',
+    }),
+    now: functionOption('now', options.now, Date.now),
+    load: oneOf('load', options.load, ['eager', 'on-demand'], 'eager'),
   };
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(config.cookieName)) {
     throw new SessionConfigError(`cookie.name "${config.cookieName}" is not a valid cookie name.`);
-  }
-  if (!(config.maxAge > 0))
-    throw new SessionConfigError('maxAge must be a positive number of seconds.');
-  if (!(config.touchAfter >= 0 && config.touchAfter <= 1)) {
-    throw new SessionConfigError('touchAfter is a fraction of the lifetime between 0 and 1.');
-  }
-  if (!(config.storeTimeout > 0))
-    throw new SessionConfigError('storeTimeout must be a positive number of milliseconds.');
-  if (
-    config.maxSessionsPerUser !== undefined &&
-    !(Number.isInteger(config.maxSessionsPerUser) && config.maxSessionsPerUser >= 1)
-  ) {
-    throw new SessionConfigError('maxSessionsPerUser must be a whole number >= 1.');
-  }
-  if (config.onLimit !== 'evict-oldest' && config.onLimit !== 'refuse') {
-    throw new SessionConfigError("onLimit is 'evict-oldest' or 'refuse'.");
-  }
-  if (config.absoluteTimeout !== undefined && !(config.absoluteTimeout > 0)) {
-    throw new SessionConfigError('absoluteTimeout must be a positive number of seconds.');
-  }
-  if (!(config.cleanupInterval >= 0)) {
-    throw new SessionConfigError(
-      'cleanupInterval must be a number of seconds >= 0 (0 disables it).',
-    );
-  }
-  if (config.load !== 'eager' && config.load !== 'on-demand') {
-    throw new SessionConfigError("load is 'eager' or 'on-demand'.");
   }
   if (config.sameSite === 'none' && config.secure === false) {
     throw new SessionConfigError(
