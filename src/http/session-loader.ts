@@ -114,7 +114,13 @@ export class SessionLoader {
    * decides by the status sent). `undefined` when there was nothing to wait for (most reads).
    */
   commit(session: RequestSession, res: ServerResponse, status: number): Promise<void> | undefined {
-    if (status >= 500 || unavailableSession.is(session)) return undefined;
+    const standIn = unavailableSession.is(session);
+    if (status >= 500 || standIn) {
+      if (standIn ? unavailableSession.wasFlushed(session) : session.clearsCookieOnError) {
+        this.clearCookie(res);
+      }
+      return undefined;
+    }
     if (!session.needsSave()) {
       this.writeHeaders(session, res);
       return undefined;
@@ -157,6 +163,12 @@ export class SessionLoader {
     } else if (action === 'clear') {
       appendHeader(res, 'Set-Cookie', clearedSessionCookie(session.req, this.config));
     }
+  }
+
+  /** Takes the cookie away from the browser (a logout the store could not record). */
+  private clearCookie(res: ServerResponse): void {
+    appendHeader(res, 'Set-Cookie', clearedSessionCookie(res.req, this.config));
+    if (!res.hasHeader('Cache-Control')) setHeader.call(res, 'Cache-Control', 'no-store');
   }
 
   private read(
@@ -224,11 +236,15 @@ export class SessionLoader {
         : { statusCode: 500, message: 'Internal server error' };
     for (const name of res.getHeaderNames()) removeHeader.call(res, name);
     res.statusCode = status;
-    setHeader.call(res, 'Content-Type', 'application/json; charset=utf-8');
     setHeader.call(res, 'Cache-Control', 'no-store');
-    res.end(
-      JSON.stringify(typeof body === 'string' ? { statusCode: status, message: body } : body),
-    );
+    const json = typeof body === 'string' ? { statusCode: status, message: body } : body;
+    if (wantsHtml(res.req)) {
+      setHeader.call(res, 'Content-Type', 'text/html; charset=utf-8');
+      res.end(errorPage(status, messageOf(json)));
+      return;
+    }
+    setHeader.call(res, 'Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(json));
   };
 }
 
@@ -254,4 +270,33 @@ function appendHeader(res: ServerResponse, name: string, value: string): void {
   ) {
     setHeader.call(res, name, `${String(current)}, ${value}`);
   }
+}
+
+/** Whether the client is a browser asking for a page (its `Accept` names HTML). */
+function wantsHtml(req: IncomingMessage | undefined): boolean {
+  return (req?.headers.accept ?? '').includes('text/html');
+}
+
+/** The human sentence of an error body. */
+function messageOf(body: object): string {
+  const message = (body as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join(' ') : String(message ?? 'Something went wrong.');
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** A small page for browsers, so a user sees a sentence and a way back instead of raw JSON. */
+function errorPage(status: number, message: string): string {
+  const escaped = message.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  const title = status === 503 ? 'Temporarily unavailable' : `Error ${status}`;
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body><h1>${title}</h1><p>${escaped}</p><p><a href="/">Go to the home page</a></p></body></html>`
+  );
 }

@@ -2,6 +2,8 @@ import type { HttpException } from '@nestjs/common';
 import type { RequestSession } from '../session/request-session.js';
 
 const standIns = new WeakSet<object>();
+/** Stand-ins whose `flush()` (a logout) was called: the response still clears the cookie. */
+const flushed = new WeakSet<object>();
 
 /**
  * The session of a request whose store could not be read: any use of it throws the store's error (503),
@@ -15,6 +17,13 @@ export const unavailableSession = {
       get(_target, property) {
         // Promise resolution and inspection probe these; they must not throw.
         if (property === 'then' || typeof property === 'symbol') return undefined;
+        // A logout while the store is down still fails (503), but the browser loses its cookie.
+        if (property === 'flush') {
+          return () => {
+            flushed.add(standIn);
+            return Promise.reject(error);
+          };
+        }
         throw error;
       },
       has() {
@@ -26,6 +35,10 @@ export const unavailableSession = {
     });
     standIns.add(standIn);
     return standIn as RequestSession;
+  },
+  /** Whether `flush()` was called on this stand-in. */
+  wasFlushed(session: object): boolean {
+    return flushed.has(session);
   },
   /** Whether `session` is such a stand-in. */
   is(session: object): boolean {

@@ -55,6 +55,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   /** The request arrived with a cookie that this session answers (a flush must delete it). */
   private readonly hadCookie: boolean;
   private cookieAction: CookieAction;
+  /** `flush()` could not reach the store: the response clears the cookie even though it is an error. */
+  private logoutFailed = false;
 
   constructor(
     readonly req: IncomingMessage,
@@ -208,7 +210,15 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   async flush(): Promise<void> {
     this._accessed = true;
-    if (this._id !== null) await this.gateway.destroy(this._id, this.storedOwner);
+    if (this._id !== null) {
+      try {
+        await this.gateway.destroy(this._id, this.storedOwner);
+      } catch (err) {
+        // A logout the store could not record still takes the cookie away from this browser.
+        this.logoutFailed = this.hadCookie;
+        throw err;
+      }
+    }
     this.setId(null);
     this.data = emptyData();
     this.meta = this.freshMeta();
@@ -282,6 +292,11 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   needsSave(): boolean {
     if (this._id === null) return this._modified;
     return this._modified || this.extensionDue();
+  }
+
+  /** Whether a logout failed on the store, so that even an error response must clear the cookie. */
+  get clearsCookieOnError(): boolean {
+    return this.logoutFailed;
   }
 
   /** What the response must do with the cookie, once; called by the commit after `save()`. */

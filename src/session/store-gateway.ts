@@ -4,6 +4,7 @@ import {
   SessionStoreUnavailableError,
   StoreTimeoutError,
 } from './session.errors.js';
+import { FailureLog } from './failure-log.js';
 import type { SessionEvents, SessionEventType } from './session-events.js';
 import { generateSessionId, handleOf, storeKeyOf } from '../crypto/session-id.js';
 import type {
@@ -27,6 +28,8 @@ export class StoreGateway {
   readonly store: SessionStore;
   private readonly stopListening: () => void;
   private readonly pending = new Set<PendingCall>();
+  /** Store failures, logged with their cause and rate-limited. */
+  private readonly failures = new FailureLog();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -160,13 +163,11 @@ export class StoreGateway {
       const call: PendingCall = {
         deadline: Date.now() + this.config.storeTimeout,
         // A write that timed out was sent: the store may still apply it, so its outcome is unknown.
-        fail: () =>
-          reject(
-            new SessionStoreUnavailableError(
-              operation,
-              new StoreTimeoutError(this.config.storeTimeout),
-            ),
-          ),
+        fail: () => {
+          const timeout = new StoreTimeoutError(this.config.storeTimeout);
+          this.failures.report(operation, timeout);
+          reject(new SessionStoreUnavailableError(operation, timeout));
+        },
       };
       this.watch(call);
       let pending: Promise<R>;
@@ -181,7 +182,9 @@ export class StoreGateway {
           resolve(value);
         },
         (err: unknown) => {
-          this.pending.delete(call);
+          // A call no longer pending already timed out, and was reported then.
+          if (!this.pending.delete(call)) return;
+          this.failures.report(operation, err);
           reject(new SessionStoreUnavailableError(operation, err));
         },
       );
