@@ -214,10 +214,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         this.storedOwner = undefined;
         this.cookieAction = 'clear';
       } else {
+        // A new owner is checked against maxSessionsPerUser by the store, atomically with the patch.
         const owner = this.owner;
-        if (owner !== undefined && owner !== this.storedOwner) {
-          await this.gateway.enforceLimit(owner, this._id);
-        }
         const set: Record<string, JsonValue> = {};
         for (const key of this.changed ?? []) set[key] = this.data[key] as JsonValue;
         // Writes slide the expiry as reads do, once a touch is due: an unchanged expiry keeps the
@@ -342,8 +340,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   /** Stores the whole session under a fresh id. */
   private async insert(): Promise<void> {
+    // An owner is checked against maxSessionsPerUser by the store, atomically with the create.
     const owner = this.owner;
-    if (owner !== undefined) await this.gateway.enforceLimit(owner, null);
     const expiresAt = this.nextExpiresAt();
     this.meta = { ...this.meta, lastSeenAt: this.config.now() };
     const id = await this.gateway.create({
