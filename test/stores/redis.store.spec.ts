@@ -432,3 +432,253 @@ if (!redis) {
     });
   });
 }
+
+if (!cluster) {
+  describe.skip('RedisStore on a Redis Cluster (the cluster could not start)', () => {
+    it('needs redis-server with cluster support', () => undefined);
+  });
+} else {
+  const clusterClient = cluster.client();
+  clusterClient.on('error', () => undefined);
+  afterAll(() => clusterClient.disconnect());
+
+  describeSessionStore('RedisStore on a Redis Cluster', {
+    setup: async () => harnessOn(clusterClient),
+    corruptions: CORRUPTIONS,
+    clearExpiredCounts: false,
+  });
+
+  describe('RedisStore on a Redis Cluster: specifics', () => {
+    let prefix: string;
+    let store: RedisStore;
+    const user = 'cluster-user';
+
+    beforeEach(() => {
+      prefix = `${uniqueName('test_cl')}:`;
+      store = new RedisStore({ client: clusterClient, prefix });
+    });
+    afterEach(() => deleteRedisPrefix(clusterClient, prefix));
+
+    /**
+     * The cluster client, except that the next script call whose first key is `key` waits at `reached`
+     * until `release()` (or fails with `error`): the test runs other operations in between.
+     */
+    function holding(key: string, error?: Error) {
+      let reach!: () => void;
+      let release!: () => void;
+      const reached = new Promise<void>((resolve) => (reach = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let armed = true;
+      const client: RedisClientLike = {
+        evalsha: async (sha, numkeys, ...args) => {
+          if (armed && args[0] === key) {
+            armed = false;
+            reach();
+            await released;
+            if (error) throw error;
+          }
+          return clusterClient.evalsha(sha, numkeys, ...args);
+        },
+        eval: (...args) => clusterClient.eval(...args),
+        hgetall: (k) => clusterClient.hgetall(k),
+        isCluster: true,
+      };
+      return { store: new RedisStore({ client, prefix }), reached, release };
+    }
+
+    it('rename: between the claim and the write, the record is readable under neither id and the old id is dead', async () => {
+      const [from, to] = [randomKey(), randomKey()];
+      const record = ownedRecord(user);
+      await store.create(from, record);
+      const held = holding(prefix + to);
+      const renaming = held.store.rename(from, to);
+      await held.reached;
+      expect(await store.get(from)).toBeUndefined();
+      expect(await store.get(to)).toBeUndefined();
+      const patch = { set: { late: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
+      expect(await store.patch(from, patch)).toBe(false);
+      expect(await store.touch(from, Date.now() + 60_000, record.meta)).toBe(false);
+      expect(await store.rename(from, randomKey())).toBe(false);
+      expect(await store.destroy(from)).toBe(false);
+      held.release();
+      expect(await renaming).toBe(true);
+      expect(await store.get(to)).toEqual(record);
+      expect(await store.get(from)).toBeUndefined();
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([to]);
+    });
+
+    it('rename: when writing the new id fails, the record goes back under the old one', async () => {
+      const [from, to] = [randomKey(), randomKey()];
+      const record = ownedRecord(user);
+      await store.create(from, record);
+      const held = holding(prefix + to, new Error('node lost'));
+      const renaming = held.store.rename(from, to);
+      await held.reached;
+      held.release();
+      await expect(renaming).rejects.toThrow('node lost');
+      expect(await store.get(from)).toEqual(record);
+      expect(await store.get(to)).toBeUndefined();
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([from]);
+    });
+
+    it('rename: a session evicted between the steps stays evicted (the rename fails)', async () => {
+      const [from, to, other] = [randomKey(), randomKey(), randomKey()];
+      await store.create(from, ownedRecord(user));
+      const held = holding(`${prefix}user:${user}`);
+      const renaming = held.store.rename(from, to);
+      await held.reached; // claimed and written under `to`; the index still names `from`
+      const login = await store.create(other, ownedRecord(user), {
+        max: 1,
+        onLimit: 'evict-oldest',
+      });
+      expect(login).toEqual({ written: true, refused: false, evicted: [from] });
+      held.release();
+      expect(await renaming).toBe(false);
+      expect(await store.get(to)).toBeUndefined();
+      expect(await store.get(from)).toBeUndefined();
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([other]);
+    });
+
+    it('rename: of 10 concurrent rotations from two instances, exactly one wins', async () => {
+      const from = randomKey();
+      const record = ownedRecord(user);
+      await store.create(from, record);
+      const siblingClient = cluster.client();
+      try {
+        const sibling = new RedisStore({ client: siblingClient, prefix });
+        const targets = Array.from({ length: 10 }, () => randomKey());
+        const results = await Promise.all(
+          targets.map((to, i) => (i % 2 ? store : sibling).rename(from, to)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = targets[results.indexOf(true)]!;
+        for (const to of targets)
+          expect(await store.get(to)).toEqual(to === winner ? record : undefined);
+        expect((await store.listByUser(user)).map((e) => e.key)).toEqual([winner]);
+      } finally {
+        siblingClient.disconnect();
+      }
+    });
+
+    it('round trips per operation (each a script or HGETALL on one slot)', async () => {
+      const counting = countingClient(clusterClient);
+      const counted = new RedisStore({ client: counting.client, prefix });
+      const measure = async (op: () => Promise<unknown>): Promise<string[]> => {
+        counting.calls.length = 0;
+        await op();
+        return [...counting.calls];
+      };
+      // Warm-up: every script cached on every master.
+      for (let i = 0; i < 3; i++) {
+        const k = randomKey();
+        await counted.create(k, ownedRecord(`warm${i}`), { max: 1, onLimit: 'evict-oldest' });
+        await counted.create(randomKey(), ownedRecord(`warm${i}`), {
+          max: 1,
+          onLimit: 'evict-oldest',
+        });
+        await counted.patch(k, { set: {}, unset: [], expiresAt: Date.now() + 1000, userId: 'w' });
+      }
+      const anonymous = randomKey();
+      expect(await measure(() => counted.create(anonymous, sampleRecord()))).toEqual(['evalsha']);
+      expect(await measure(() => counted.get(anonymous))).toEqual(['hgetall']);
+      const same = { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
+      expect(await measure(() => counted.patch(anonymous, same))).toEqual(['evalsha']);
+      const owned = randomKey();
+      const record = ownedRecord(user);
+      // Signed in: the session's slot, then the user's.
+      expect(await measure(() => counted.create(owned, record))).toEqual(['evalsha', 'evalsha']);
+      const kept = { set: { a: 1 }, unset: [], expiresAt: record.expiresAt };
+      expect(await measure(() => counted.patch(owned, kept))).toEqual(['evalsha']);
+      const moved = { set: { a: 2 }, unset: [], expiresAt: record.expiresAt + 1000 };
+      expect(await measure(() => counted.patch(owned, moved))).toEqual(['evalsha', 'evalsha']);
+      expect(await measure(() => counted.touch(owned, Date.now() + 90_000, record.meta))).toEqual([
+        'evalsha',
+        'evalsha',
+      ]);
+      const to = randomKey();
+      expect(await measure(() => counted.rename(owned, to))).toEqual([
+        'evalsha',
+        'evalsha',
+        'evalsha',
+      ]);
+      // Sign-in evicting one: create, limit check, then the evicted session's delete.
+      expect(
+        await measure(() =>
+          counted.create(randomKey(), ownedRecord(user), { max: 1, onLimit: 'evict-oldest' }),
+        ),
+      ).toEqual(['evalsha', 'evalsha', 'evalsha']);
+      expect(await measure(() => counted.listByUser(user))).toEqual(['evalsha', 'hgetall']);
+      expect(await measure(() => counted.rename(anonymous, randomKey()))).toEqual([
+        'evalsha',
+        'evalsha',
+      ]);
+      expect(await measure(() => counted.clearExpired())).toEqual([]);
+    });
+
+    it('waitForReplicas: each write is pipelined with WAIT on its node and succeeds once a replica has it', async () => {
+      const counting = countingClient(clusterClient);
+      const waiting = new RedisStore({
+        client: counting.client,
+        prefix,
+        waitForReplicas: { replicas: 1, timeoutMs: 2000 },
+      });
+      const key = randomKey();
+      expect(await waiting.create(key, ownedRecord(user))).toBe(true);
+      expect(counting.calls).toEqual(['pipeline', 'pipeline']);
+      expect(
+        await waiting.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 }),
+      ).toBe(true);
+      expect((await waiting.get(key))?.data.a).toBe(1);
+    });
+
+    it('every key under the prefix has a TTL after a mixed workload, on every master', async () => {
+      const users = ['t1', 't2', 't3'];
+      const keys: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const key = randomKey();
+        const owner = users[i % 3]!;
+        if (i % 4 === 0) await store.create(key, sampleRecord());
+        else await store.create(key, ownedRecord(owner), { max: 5, onLimit: 'evict-oldest' });
+        keys.push(key);
+      }
+      for (const [i, key] of keys.entries()) {
+        if (i % 5 === 0) await store.touch(key, Date.now() + 120_000, { createdAt: 1 });
+        if (i % 5 === 1)
+          await store.patch(
+            key,
+            {
+              set: { x: i },
+              unset: [],
+              expiresAt: Date.now() + 90_000,
+              userId: users[(i + 1) % 3]!,
+            },
+            { max: 4, onLimit: 'evict-oldest' },
+          );
+        if (i % 5 === 2) await store.rename(key, randomKey());
+        if (i % 5 === 3) await store.destroy(key);
+        if (i % 5 === 4)
+          await store.patch(key, {
+            set: {},
+            unset: [],
+            expiresAt: Date.now() + 60_000,
+            userId: null,
+          });
+      }
+      for (const u of users) await store.listByUser(u);
+      let seen = 0;
+      for (const node of clusterClient.nodes('master')) {
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+          cursor = next;
+          for (const k of found) {
+            seen++;
+            expect([k, await node.pttl(k)]).toEqual([k, expect.any(Number)]);
+            expect(await node.pttl(k)).toBeGreaterThan(0);
+          }
+        } while (cursor !== '0');
+      }
+      expect(seen).toBeGreaterThan(10);
+    });
+  });
+}
