@@ -30,6 +30,8 @@ export interface RedisClusterHandle {
   masterOf(key: string): Promise<number>;
   /** Kills the node on `port` with SIGKILL (by its PID) and waits for it to exit. */
   kill(port: number): Promise<void>;
+  /** Starts a killed node again with its cluster config: it rejoins, as a replica once failed over. */
+  restart(port: number): Promise<void>;
   /** Resolves once every live node reports `cluster_state:ok` and all slots have a reachable master. */
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes the data directory. */
@@ -95,6 +97,9 @@ function startNode(port: number, dir: string): Promise<ClusterNode> {
       // A replica takes over however long it was cut off (the test kills masters on purpose).
       '--cluster-replica-validity-factor',
       '0',
+      // A (re)joining replica syncs at once instead of after the default 5 s batching delay.
+      '--repl-diskless-sync-delay',
+      '0',
       '--dir',
       dir,
       '--save',
@@ -144,12 +149,14 @@ async function healthy(nodes: ClusterNode[], timeoutMs: number): Promise<void> {
     try {
       const infos = await Promise.all(live.map((n) => cli(n.port, 'cluster', 'info')));
       const ok = infos.every((info) => info.includes('cluster_state:ok'));
-      // No slot is still assigned to a master that failed (its replica has taken them over).
+      // No slot is still served by a node that is down (its replica has taken them over).
+      const dead = new Set(nodes.filter((n) => !live.includes(n)).map((n) => n.port));
       const views = await Promise.all(live.map((n) => cli(n.port, 'cluster', 'nodes')));
       const stale = views.some((view) =>
         view.split('\n').some((line) => {
           const parts = line.split(' ');
-          return /(^|,)(fail|fail\?)(,|$)/.test(parts[2] ?? '') && parts.length > 8;
+          const port = Number(parts[1]?.split(':')[1]?.split('@')[0]);
+          return (dead.has(port) || /(^|,)fail\??(,|$)/.test(parts[2] ?? '')) && parts.length > 8;
         }),
       );
       if (ok && !stale) return;
@@ -227,6 +234,18 @@ async function startOnce(): Promise<RedisClusterHandle> {
       throw new Error(`no master serves slot ${slot}`);
     },
     kill: (port) => kill(byPort(port)),
+    restart: async (port) => {
+      const node = byPort(port);
+      node.process = (await startNode(port, dir)).process;
+      for (const deadline = Date.now() + 20_000; ; await sleep(100)) {
+        const info = await cli(port, 'info', 'replication');
+        if (info.includes('master_link_status:up')) return;
+        if (Date.now() > deadline)
+          throw new Error(
+            `node ${port} did not rejoin as an in-sync replica: ${info.replace(/\s+/g, ' ')} ${await cli(port, 'cluster', 'nodes')}`,
+          );
+      }
+    },
     waitUntilHealthy: (timeoutMs = 20_000) => healthy(nodes, timeoutMs),
     stop,
   };
