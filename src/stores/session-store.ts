@@ -103,9 +103,9 @@ export abstract class SessionStore {
 
   /**
    * Stores `record` under `key` only if nothing lives there; `false` when the key was taken. With `limit`
-   * (given only for an owned record), checks the owner's other live sessions and evicts or refuses in the
-   * same atomic step, and answers a {@link LimitedWrite}; a plain boolean there means the store ignored
-   * the limit, and the library then enforces it afterwards, without atomicity.
+   * (given only for an owned record), counts the owner's other live sessions and evicts or refuses in the
+   * same atomic step as the write, even against other app instances, and answers a {@link LimitedWrite}
+   * (a plain boolean there reads as: nothing evicted, nothing refused).
    */
   abstract create(
     key: string,
