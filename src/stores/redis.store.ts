@@ -451,9 +451,10 @@ export class RedisStore extends SessionStore {
     try {
       hash = await this.client.hgetall(this.prefix + key);
     } catch (error) {
-      // Something other than a hash under a session key is unreadable, not an outage.
+      // Something other than a hash under a session key is unreadable, not an outage: drop it.
       if (!(error instanceof Error) || !error.message.startsWith('WRONGTYPE')) throw error;
-      hash = { '~': '' };
+      await this.destroy(key);
+      return undefined;
     }
     if (Object.keys(hash).length === 0) return undefined;
     const record = parseHash(hash);
