@@ -146,7 +146,6 @@ async function failover(
     victim = run.victim;
     expect(run.result.victimSessions).toBeGreaterThan(0);
     // Redis replicates asynchronously: what the default loses is measured and printed, not asserted.
-    expect(Number.isInteger(run.result.lost)).toBe(true);
   }, 60_000);
 
   it('waitForReplicas: no acknowledged write is lost', async () => {
