@@ -2,6 +2,7 @@ export { AllowAnonymous } from './decorators/allow-anonymous.decorator.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
 export {
   PostgresStore,
+  type PgPoolClientLike,
   type PgPoolLike,
   type PgQueryResultLike,
   type PostgresStoreOptions,
@@ -35,6 +36,8 @@ export {
   SessionStore,
   type ExpiredSession,
   type JsonValue,
+  type LimitedWrite,
+  type SessionLimit,
   type SessionMeta,
   type SessionPatch,
   type SessionRecord,

@@ -244,10 +244,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         this.storedOwner = undefined;
         this.cookieAction = 'clear';
       } else {
+        // A new owner is checked against maxSessionsPerUser by the store, atomically with the patch.
         const owner = this.owner;
-        if (owner !== undefined && owner !== this.storedOwner) {
-          await this.gateway.enforceLimit(owner, this._id);
-        }
         // Null prototype: a changed key named `__proto__` must reach the store as a key.
         const set = Object.create(null) as Record<string, JsonValue>;
         for (const key of this.changed ?? []) set[key] = this.data[key] as JsonValue;
@@ -378,8 +376,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
 
   /** Stores the whole session under a fresh id. */
   private async insert(): Promise<void> {
+    // An owner is checked against maxSessionsPerUser by the store, atomically with the create.
     const owner = this.owner;
-    if (owner !== undefined) await this.gateway.enforceLimit(owner, null);
     const expiresAt = this.nextExpiresAt();
     this.meta = { ...this.meta, lastSeenAt: this.config.now() };
     const id = await this.gateway.create({

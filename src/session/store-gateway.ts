@@ -8,6 +8,8 @@ import { FailureLog } from './failure-log.js';
 import type { SessionEvents, SessionEventType } from './session-events.js';
 import { generateSessionId, handleOf, storeKeyOf } from '../crypto/session-id.js';
 import type {
+  LimitedWrite,
+  SessionLimit,
   SessionMeta,
   SessionPatch,
   SessionRecord,
@@ -61,12 +63,18 @@ export class StoreGateway {
     }
   }
 
-  /** Stores `record` under a newly generated id and returns the id. */
+  /**
+   * Stores `record` under a newly generated id and returns the id. An owned record is checked against
+   * `maxSessionsPerUser` by the store in the same atomic step: evicted sessions are reported as
+   * destroyed, and a refusal throws `SessionLimitError` with nothing saved.
+   */
   async create(record: SessionRecord): Promise<string> {
+    const limit = this.limitFor(record.userId);
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const id = generateSessionId();
       const key = storeKeyOf(id);
-      if (await this.call('create', () => this.store.create(key, record))) {
+      const result = await this.call('create', () => this.store.create(key, record, limit));
+      if (this.settle(result, record.userId, limit)) {
         this.emit('created', key, record.userId);
         return id;
       }
@@ -74,9 +82,15 @@ export class StoreGateway {
     throw new SessionStoreUnavailableError('create (no free id)');
   }
 
-  /** Applies `patch` to the session stored under `key` (the caller hashed its id); `false` when gone. */
-  patch(key: string, patch: SessionPatch): Promise<boolean> {
-    return this.call('patch', () => this.store.patch(key, patch));
+  /**
+   * Applies `patch` to the session stored under `key` (the caller hashed its id); `false` when gone. A new
+   * owner is checked against `maxSessionsPerUser` atomically, as in `create`.
+   */
+  async patch(key: string, patch: SessionPatch): Promise<boolean> {
+    const owner = typeof patch.userId === 'string' ? patch.userId : undefined;
+    const limit = this.limitFor(owner);
+    const result = await this.call('patch', () => this.store.patch(key, patch, limit));
+    return this.settle(result, owner, limit);
   }
 
   /** Extends the session stored under `key`; `false` when gone. */
@@ -115,22 +129,6 @@ export class StoreGateway {
     return entries.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
   }
 
-  /**
-   * Makes room for one more session of `userId` under `maxSessionsPerUser`, not counting the session with
-   * `ownId`: evicts the oldest ones, or throws `SessionLimitError` with `onLimit: 'refuse'`.
-   */
-  async enforceLimit(userId: string, ownId: string | null): Promise<void> {
-    const limit = this.config.maxSessionsPerUser;
-    if (limit === undefined) return;
-    const ownKey = ownId === null ? undefined : storeKeyOf(ownId);
-    const others = (await this.listByUser(userId)).filter((entry) => entry.key !== ownKey);
-    if (others.length < limit) return;
-    if (this.config.onLimit === 'refuse') throw new SessionLimitError(limit);
-    for (const entry of others.slice(0, others.length - limit + 1)) {
-      await this.destroyKey(entry.key, userId);
-    }
-  }
-
   /** Stops relaying the store's expiry reports and the deadline sweeper. */
   close(): void {
     this.stopListening();
@@ -147,6 +145,29 @@ export class StoreGateway {
     const removed = await this.call('destroy', () => this.store.destroy(key));
     if (removed) this.emit(type, key, userId);
     return removed;
+  }
+
+  /** The limit the store enforces when a write gives a session the owner `userId`. */
+  private limitFor(userId: string | undefined): SessionLimit | undefined {
+    const max = this.config.maxSessionsPerUser;
+    return max === undefined || userId === undefined
+      ? undefined
+      : { max, onLimit: this.config.onLimit };
+  }
+
+  /**
+   * Whether a create or patch wrote: reports the sessions its limit evicted, and throws
+   * `SessionLimitError` when the limit refused it (nothing was written then).
+   */
+  private settle(
+    result: boolean | LimitedWrite,
+    userId: string | undefined,
+    limit: SessionLimit | undefined,
+  ): boolean {
+    if (typeof result === 'boolean') return result;
+    for (const key of result.evicted) this.emit('destroyed', key, userId);
+    if (result.refused) throw new SessionLimitError(limit?.max ?? 0);
+    return result.written;
   }
 
   private emit(type: SessionEventType, key: string, userId: string | undefined): void {

@@ -1,5 +1,7 @@
 import type {
   JsonValue,
+  LimitedWrite,
+  SessionLimit,
   SessionMeta,
   SessionPatch,
   SessionRecord,
@@ -52,6 +54,15 @@ function unpack(packed: Packed): SessionRecord {
 /** The expiry of a packed session, read without parsing the rest. */
 function expiryOf(packed: Packed): number {
   return Number(packed.slice(1, packed.indexOf(',')));
+}
+
+/** The answer of `create`/`patch`: a boolean without a limit, a {@link LimitedWrite} with one. */
+function outcome(
+  limit: SessionLimit | undefined,
+  written: boolean,
+  evicted: string[] = [],
+): boolean | LimitedWrite {
+  return limit ? { written, refused: false, evicted } : written;
 }
 
 /** A session in the recency list: its packed record and its neighbours (least recently used first). */
@@ -118,16 +129,37 @@ export class MemoryStore extends SessionStore {
     return unpack(entry.packed);
   }
 
-  async create(key: string, record: SessionRecord): Promise<boolean> {
-    if (this.live(key)) return false;
+  // create and patch run without awaiting anything: the limit check and the write are one atomic step.
+  async create(
+    key: string,
+    record: SessionRecord,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite> {
+    if (this.live(key)) return outcome(limit, false);
+    let evicted: string[] = [];
+    if (limit && record.userId !== undefined) {
+      const room = this.makeRoom(record.userId, key, limit);
+      if (!room) return { written: false, refused: true, evicted };
+      evicted = room;
+    }
     this.insert(new MemoryEntry(key, pack(record)), record.userId);
-    return true;
+    return outcome(limit, true, evicted);
   }
 
-  async patch(key: string, patch: SessionPatch): Promise<boolean> {
+  async patch(
+    key: string,
+    patch: SessionPatch,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite> {
     const entry = this.live(key);
-    if (!entry) return false;
+    if (!entry) return outcome(limit, false);
     const record = unpack(entry.packed);
+    let evicted: string[] = [];
+    if (limit && typeof patch.userId === 'string' && patch.userId !== record.userId) {
+      const room = this.makeRoom(patch.userId, key, limit);
+      if (!room) return { written: false, refused: true, evicted };
+      evicted = room;
+    }
     for (const name of patch.unset) delete record.data[name];
     Object.assign(record.data, patch.set);
     if (patch.meta) record.meta = patch.meta;
@@ -140,7 +172,7 @@ export class MemoryStore extends SessionStore {
     }
     entry.packed = pack(record);
     this.use(entry);
-    return true;
+    return outcome(limit, true, evicted);
   }
 
   async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
@@ -192,6 +224,24 @@ export class MemoryStore extends SessionStore {
   override close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+  }
+
+  /**
+   * Removes the oldest live sessions of `userId` (other than `key`) until it has fewer than `limit.max`;
+   * the removed keys, or `undefined` when `'refuse'` applies.
+   */
+  private makeRoom(userId: string, key: string, limit: SessionLimit): string[] | undefined {
+    const others: [createdAt: number, key: string][] = [];
+    for (const other of [...(this.byUser.get(userId) ?? [])]) {
+      const entry = other === key ? undefined : this.live(other);
+      if (entry) others.push([unpack(entry.packed).meta.createdAt, other]);
+    }
+    if (others.length < limit.max) return [];
+    if (limit.onLimit === 'refuse') return undefined;
+    others.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1));
+    const evicted = others.slice(0, others.length - limit.max + 1).map(([, k]) => k);
+    for (const k of evicted) this.remove(k);
+    return evicted;
   }
 
   /** The entry under `key` unless it expired, in which case it is removed (and reported). */

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type {
   JsonValue,
+  LimitedWrite,
+  SessionLimit,
   SessionMeta,
   SessionPatch,
   SessionRecord,
@@ -26,13 +28,23 @@ export interface PgQueryConfigLike {
   name?: string;
 }
 
+/** A connection checked out of a pool (`pg.PoolClient`), for the transactions of per-user limits. */
+export interface PgPoolClientLike {
+  /** Runs one parameterized statement on this connection. */
+  query(config: PgQueryConfigLike): Promise<PgQueryResultLike>;
+  /** Returns the connection to the pool (with an error: discards it). */
+  release(error?: Error | boolean): void;
+}
+
 /**
- * The one `pg` method {@link PostgresStore} uses. A `pg.Pool` (or `pg.Client`) satisfies it; declared
- * structurally so that importing this package never requires pg (an optional peer).
+ * The `pg` methods {@link PostgresStore} uses. A `pg.Pool` (or, without `maxSessionsPerUser`, a `pg.Client`)
+ * satisfies it; declared structurally so that importing this package never requires pg (an optional peer).
  */
 export interface PgPoolLike {
   /** Runs one parameterized statement. */
   query(config: PgQueryConfigLike): Promise<PgQueryResultLike>;
+  /** Checks out a {@link PgPoolClientLike} (`pg.Pool`); needed by `maxSessionsPerUser`, which runs a transaction. */
+  connect?(): Promise<unknown>;
 }
 
 /** Options of {@link PostgresStore}. */
@@ -110,6 +122,18 @@ function sqlFor(table: string) {
        RETURNING EXISTS (SELECT 1 FROM old WHERE expired) AS replaced_expired,
                  (SELECT user_id FROM old WHERE expired) AS replaced_user`,
     destroy: `DELETE FROM ${table} WHERE key = $1`,
+    lockUser: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    makeRoom: `WITH live AS (
+         SELECT key, CASE WHEN jsonb_typeof(meta->'createdAt') = 'number'
+                          THEN (meta->>'createdAt')::float8 END AS created
+           FROM ${table}
+          WHERE user_id = $1 AND key <> $2 AND expires_at > ${AT('$3')} AND ${SOUND}),
+       victims AS (
+         SELECT key FROM live ORDER BY created NULLS FIRST, key
+          LIMIT greatest(0, (SELECT count(*) FROM live) - $4 + 1)),
+       evicted AS (
+         DELETE FROM ${table} WHERE $5::boolean AND key IN (SELECT key FROM victims) RETURNING key)
+       SELECT (SELECT count(*) FROM live)::int AS live, ARRAY(SELECT key FROM evicted) AS evicted`,
     listByUser: `SELECT key, meta::text AS meta, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at
          FROM ${table} WHERE user_id = $1 AND expires_at > ${AT('$2')}
         ORDER BY expires_at, key`,
@@ -202,7 +226,29 @@ export class PostgresStore extends SessionStore {
     return record;
   }
 
-  async create(key: string, record: SessionRecord): Promise<boolean> {
+  async create(
+    key: string,
+    record: SessionRecord,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite> {
+    if (limit && record.userId !== undefined) {
+      return this.limited(record.userId, key, limit, (run) => this.createWith(run, key, record));
+    }
+    return this.createWith((statement, values) => this.query(statement, values), key, record);
+  }
+
+  async patch(
+    key: string,
+    patch: SessionPatch,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite> {
+    if (limit && typeof patch.userId === 'string') {
+      return this.limited(patch.userId, key, limit, (run) => this.patchWith(run, key, patch));
+    }
+    return this.patchWith((statement, values) => this.query(statement, values), key, patch);
+  }
+
+  private async createWith(run: Run, key: string, record: SessionRecord): Promise<boolean> {
     const values = [
       key,
       JSON.stringify(record.data),
@@ -211,20 +257,20 @@ export class PostgresStore extends SessionStore {
       record.userId ?? null,
     ];
     // A new key is free almost always: a plain insert, which replaces nothing and so reports nothing.
-    if ((await this.query(this.sql.insert, values)).rowCount === 1) return true;
+    if ((await run(this.sql.insert, values)).rowCount === 1) return true;
     // Taken: an expired or corrupt row under the same key is replaced; a live one wins. `old` locks the
     // existing row before the insert (the `locked` join forces it to run first), so that an expired
     // owned row replaced here is reported by this call only: a concurrent clearExpired() skips the
     // locked row, or deleted it first and then there is no conflict and nothing to report.
-    const { rows, rowCount } = await this.query(this.sql.create, [...values, Date.now()]);
+    const { rows, rowCount } = await run(this.sql.create, [...values, Date.now()]);
     this.reportReplaced(key, rows[0]);
     return rowCount === 1;
   }
 
-  async patch(key: string, patch: SessionPatch): Promise<boolean> {
+  private async patchWith(run: Run, key: string, patch: SessionPatch): Promise<boolean> {
     // One UPDATE: row-locked, and re-evaluated on the latest row version when concurrent
     // patches collide, so patches setting different keys never lose each other's writes.
-    const { rowCount } = await this.query(this.sql.patch, [
+    const { rowCount } = await run(this.sql.patch, [
       key,
       patch.unset,
       JSON.stringify(patch.set),
@@ -235,6 +281,44 @@ export class PostgresStore extends SessionStore {
       patch.userId ?? null,
     ]);
     return rowCount === 1;
+  }
+
+  /**
+   * Runs `write` (which gives `key` the owner `userId`) under `limit` in one transaction holding an
+   * advisory lock on the user: concurrent sign-ins of one user, from any instance, queue on the lock, and
+   * each counts the others' committed sessions (READ COMMITTED takes a snapshot per statement, after the
+   * lock). A refusal or a failed write rolls back, evictions included.
+   */
+  private async limited(
+    userId: string,
+    key: string,
+    limit: SessionLimit,
+    write: (run: Run) => Promise<boolean>,
+  ): Promise<LimitedWrite> {
+    await (this.ready ??= this.createTable());
+    const client = await this.checkOut();
+    const run: Run = (statement, values) => client.query({ ...statement, values });
+    try {
+      await client.query({ text: 'BEGIN' });
+      await run(this.sql.lockUser, [`${this.tableRef}:${userId}`]);
+      const { rows } = await run(this.sql.makeRoom, [
+        userId,
+        key,
+        Date.now(),
+        limit.max,
+        limit.onLimit === 'evict-oldest',
+      ]);
+      const refused = limit.onLimit === 'refuse' && Number(rows[0]?.live) >= limit.max;
+      const written = !refused && (await write(run));
+      await client.query({ text: written ? 'COMMIT' : 'ROLLBACK' });
+      client.release();
+      const evicted = written ? ((rows[0]?.evicted as string[] | undefined) ?? []) : [];
+      return { written, refused, evicted };
+    } catch (error) {
+      await client.query({ text: 'ROLLBACK' }).catch(() => undefined);
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
   }
 
   async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
@@ -295,6 +379,19 @@ export class PostgresStore extends SessionStore {
       total += rows.length;
       if (rows.length < this.batchSize) return total;
     }
+  }
+
+  /** One connection of the pool, for a transaction. */
+  private async checkOut(): Promise<PgPoolClientLike> {
+    // A pg.Client has connect() too, but it connects itself instead of handing out a connection.
+    const client = (await this.pool.connect?.().catch(() => undefined)) as
+      Partial<PgPoolClientLike> | undefined;
+    if (typeof client?.query !== 'function' || typeof client.release !== 'function') {
+      throw new TypeError(
+        'PostgresStore: maxSessionsPerUser needs a pg.Pool (connect() and release())',
+      );
+    }
+    return client as PgPoolClientLike;
   }
 
   /** Reports the expired row a `create` or `rename` replaced, if any: that removal is its expiry. */
@@ -370,6 +467,9 @@ export class PostgresStore extends SessionStore {
     return parts.length === 2 ? `"${parts[0]}".${indexName}` : indexName;
   }
 }
+
+/** Runs one of the store's statements with its values (on the pool, or on a transaction's connection). */
+type Run = (statement: PgQueryConfigLike, values: unknown[]) => Promise<PgQueryResultLike>;
 
 /** The JSON object in `text`, or `undefined` when it is not text holding an object. */
 function parseObject(text: unknown): Record<string, unknown> | undefined {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type {
   JsonValue,
+  LimitedWrite,
+  SessionLimit,
   SessionMeta,
   SessionPatch,
   SessionRecord,
@@ -9,8 +11,9 @@ import type {
 import { SessionStore } from './session-store.js';
 
 /**
- * The few Redis client methods {@link RedisStore} uses. An ioredis `Redis` instance satisfies it;
- * declared structurally so that importing this package never requires ioredis (an optional peer).
+ * The few Redis client methods {@link RedisStore} uses. An ioredis `Redis` or `Cluster` instance
+ * satisfies it; declared structurally so that importing this package never requires ioredis (an
+ * optional peer).
  */
 export interface RedisClientLike {
   /** Runs a cached Lua script by its SHA-1 digest (`EVALSHA`). */
@@ -19,52 +22,63 @@ export interface RedisClientLike {
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
   /** Reads every field of a hash (`HGETALL`); an empty object when the key does not exist. */
   hgetall(key: string): Promise<Record<string, string>>;
-  /** Iterates over the members of a set (`SSCAN key cursor COUNT count`). */
-  sscan(
-    key: string,
-    cursor: string,
-    countToken: 'COUNT',
-    count: number,
-  ): Promise<[cursor: string, elements: string[]]>;
+  /** Sends commands in one pipeline, to the node owning their keys' slot; needed by `waitForReplicas`. */
+  pipeline?(commands: (string | number)[][]): {
+    exec(): Promise<[error: Error | null, result: unknown][] | null>;
+  };
+  /** `true` for an ioredis `Cluster`: the store then keeps each command on one hash slot. */
+  readonly isCluster?: boolean;
 }
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
-  /** A connected client (e.g. `new Redis(url)` from ioredis); the store never connects nor quits it. */
+  /** A connected client (`new Redis(url)` or `new Cluster(nodes)` from ioredis); the store never connects nor quits it. */
   client: RedisClientLike;
   /** Prepended to every store key. Default `'sess:'`. */
   prefix?: string;
+  /** Send every command to one hash slot (a Redis Cluster, or a proxy that requires it). Default `client.isCluster`. */
+  cluster?: boolean;
+  /** After each write, wait (`WAIT replicas timeoutMs`) until that many replicas have it, else fail the request (503). */
+  waitForReplicas?: { replicas: number; timeoutMs: number };
 }
 
-// Key layout, all under the prefix P (store keys are base64url, so they never contain ':' and
-// cannot collide with the index keys):
-// - P<key>         hash, one per session: `~e` = expiresAt (epoch ms), `~m` = JSON meta,
-//                  `~u` = owner user id (absent when unowned), and one field per data key holding its
-//                  JSON value, named after the key (see fieldOf). PEXPIREAT expiresAt, so Redis evicts
-//                  it by itself.
-// - P user:<uid>   zset, the per-user index: member = store key, score = its expiresAt. PEXPIREAT
-//                  its highest score + INDEX_GRACE_MS, so an abandoned index vanishes eventually
-//                  while clearExpired() can still find the members that just expired.
-// - P users        set of the user ids that have a zset, walked by clearExpired().
-// Every script takes the app's clock as ARGV[1] so that "expired" means the same thing as in get(),
-// even if the Redis server's clock drifts, and the prefix as ARGV[2]: the index zsets depend on
-// the owner read inside the script, so they cannot be declared as KEYS (standalone Redis only).
+// Key layout, all under the prefix P (store keys are base64url, so they never contain ':' and cannot
+// collide with the index keys). No key is shared by all sessions, and every key has a TTL:
+// - P<key>        hash, one per session: `~e` = expiresAt (epoch ms), `~m` = JSON meta, `~u` = owner
+//                 user id (absent when unowned), and one field per data key holding its JSON value, named
+//                 after the key (see fieldOf). PEXPIREAT expiresAt, so Redis evicts it by itself.
+// - Puser:<uid>   hash, the per-user index: field = store key, value = "<expiresAt> <createdAt>". Its TTL
+//                 covers its latest entry plus INDEX_GRACE_MS; expired entries are pruned (and reported as
+//                 expired) whenever the index is read or written, and the rest is left to the TTLs.
+// Standalone, a script on a session also updates its owner's index (one round trip, atomic). In cluster
+// mode each script touches one key, hence one slot: the session script runs first, and the index is
+// updated by a second script on the user's slot; the limit check is that script (see create and rename).
+// Every script takes the app's clock as `now`, so that "expired" means the same thing as in get().
 
-/** How long a user's index outlives its latest member's expiry: 1 day. */
+/** How long a user's index outlives its latest entry: 1 day. */
 const INDEX_GRACE_MS = 86_400_000;
 
 /** Helpers shared by the scripts. */
 const LIB = `
-local function live(key, now)
-  local e = tonumber(redis.call('HGET', key, '~e'))
+-- Whether k holds a hash; anything else under our prefix is unreadable, hence deleted (absent).
+local function is_hash(k)
+  local t = redis.call('TYPE', k).ok
+  if t == 'hash' then return true end
+  if t ~= 'none' then redis.call('DEL', k) end
+  return false
+end
+local function live(h, now)
+  if not is_hash(h) then return false end
+  local e = tonumber(redis.call('HGET', h, '~e'))
   return e ~= nil and e > now
 end
-local function index_add(users, prefix, uid, member, score)
-  local z = prefix .. 'user:' .. uid
-  redis.call('ZADD', z, score, member)
-  redis.call('SADD', users, uid)
-  local top = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', z, string.format('%d', tonumber(top[2]) + ${INDEX_GRACE_MS}))
+-- The createdAt of a JSON meta, as text ('0' when unreadable).
+local function created_of(json)
+  local ok, m = pcall(cjson.decode, json or '')
+  if ok and type(m) == 'table' and tonumber(m.createdAt) then
+    return string.format('%d', tonumber(m.createdAt))
+  end
+  return '0'
 end
 -- Runs cmd on key with ARGV[first..last], at most 1000 arguments per call (Lua's unpack has a limit).
 local function each_chunk(cmd, key, first, last)
@@ -72,51 +86,128 @@ local function each_chunk(cmd, key, first, last)
     redis.call(cmd, key, unpack(ARGV, i, math.min(i + 999, last)))
   end
 end
-local function index_remove(users, prefix, uid, member)
-  local z = prefix .. 'user:' .. uid
-  redis.call('ZREM', z, member)
-  if redis.call('EXISTS', z) == 0 then redis.call('SREM', users, uid) end
+local function idx_key(prefix, uid) return prefix .. 'user:' .. uid end
+-- Removes and returns the entries of index z whose session expired (a corrupt entry goes silently).
+local function idx_prune(z, now)
+  local gone = {}
+  if not is_hash(z) then return gone end
+  local all = redis.call('HGETALL', z)
+  for i = 1, #all, 2 do
+    local e = tonumber(string.match(all[i + 1], '^%S+'))
+    if e == nil or e <= now then
+      redis.call('HDEL', z, all[i])
+      if e ~= nil then gone[#gone + 1] = all[i] end
+    end
+  end
+  return gone
+end
+local function idx_put(z, key, e, c, now)
+  redis.call('HSET', z, key, e .. ' ' .. c)
+  -- Only ever lengthened; compared as durations, so the app's and the server's clocks need not agree.
+  local ttl = redis.call('PTTL', z)
+  local want = tonumber(e) + ${INDEX_GRACE_MS} - now
+  if ttl < 0 or want > ttl then redis.call('PEXPIRE', z, string.format('%d', want)) end
+end
+-- Moves an existing entry only: one pruned or evicted meanwhile stays out.
+local function idx_update(z, key, e, c, now)
+  if is_hash(z) and redis.call('HEXISTS', z, key) == 1 then idx_put(z, key, e, c, now) end
+end
+local function idx_del(z, key)
+  if is_hash(z) then redis.call('HDEL', z, key) end
+end
+-- Adds session key to index z under a limit (max 0 = none): {1, expired, evicted}, or {2, expired, {}}
+-- when refused. Evicts the other entries with the oldest createdAt.
+local function idx_add(z, key, e, c, now, max, refuse)
+  local expired = idx_prune(z, now)
+  local evicted = {}
+  if max > 0 then
+    local others = {}
+    local all = redis.call('HGETALL', z)
+    for i = 1, #all, 2 do
+      if all[i] ~= key then
+        others[#others + 1] = {tonumber(string.match(all[i + 1], '%S+%s+(%S+)')) or 0, all[i]}
+      end
+    end
+    if #others >= max then
+      if refuse then return {2, expired, {}} end
+      table.sort(others, function(a, b)
+        if a[1] ~= b[1] then return a[1] < b[1] end
+        return a[2] < b[2]
+      end)
+      for i = 1, #others - max + 1 do
+        redis.call('HDEL', z, others[i][2])
+        evicted[#evicted + 1] = others[i][2]
+      end
+    end
+  end
+  idx_put(z, key, e, c, now)
+  return {1, expired, evicted}
 end
 `;
 
 /**
- * KEYS: hash, users. ARGV: now, prefix, key, expiresAt, meta, owned ('1'/'0'), userId, name/value pairs.
- * Replaces an expired or corrupt record. Returns 0 (taken), 1 (created), or the owner of an expired
- * record it replaced (so that the caller reports that one as expired).
+ * KEYS: hash. ARGV: now, prefix, key, expiresAt, meta, owner ('' = none), inline index ('1'/'0'),
+ * limit max ('0' = none), refuse ('1'/'0'), createdAt, name/value pairs. Replaces an expired or corrupt
+ * record. Returns {status (0 taken, 1 created, 2 refused), owner of an expired record it replaced or '',
+ * expired index entries, evicted keys}.
  */
 const CREATE = `${LIB}
 local now = tonumber(ARGV[1])
 local h = KEYS[1]
-if live(h, now) then return 0 end
-local result = 1
-local old = redis.call('HMGET', h, '~e', '~u')
-if old[2] then
-  index_remove(KEYS[2], ARGV[2], old[2], ARGV[3])
-  if tonumber(old[1]) ~= nil then result = old[2] end
+local inline = ARGV[7] == '1'
+local replaced = ''
+if is_hash(h) then
+  local old = redis.call('HMGET', h, '~e', '~u')
+  local e = tonumber(old[1])
+  if e ~= nil and e > now then return {0, '', {}, {}} end
+  if old[2] then
+    if e ~= nil then replaced = old[2] end
+    if inline then idx_del(idx_key(ARGV[2], old[2]), ARGV[3]) end
+  end
+  redis.call('DEL', h)
 end
-redis.call('DEL', h)
+local expired, evicted = {}, {}
+if ARGV[6] ~= '' and inline then
+  local r = idx_add(idx_key(ARGV[2], ARGV[6]), ARGV[3], ARGV[4], ARGV[10], now,
+    tonumber(ARGV[8]), ARGV[9] == '1')
+  if r[1] == 2 then return {2, replaced, r[2], {}} end
+  expired, evicted = r[2], r[3]
+  for _, k in ipairs(evicted) do redis.call('DEL', ARGV[2] .. k) end
+end
 redis.call('HSET', h, '~e', ARGV[4], '~m', ARGV[5])
-if ARGV[6] == '1' then
-  redis.call('HSET', h, '~u', ARGV[7])
-  index_add(KEYS[2], ARGV[2], ARGV[7], ARGV[3], ARGV[4])
-end
-each_chunk('HSET', h, 8, #ARGV)
+if ARGV[6] ~= '' then redis.call('HSET', h, '~u', ARGV[6]) end
+each_chunk('HSET', h, 11, #ARGV)
 redis.call('PEXPIREAT', h, ARGV[4])
-return result
+return {1, replaced, expired, evicted}
 `;
 
 /**
- * KEYS: hash, users. ARGV: now, prefix, key, expiresAt, meta ('' = unchanged),
- * owner change ('keep' | 'set' | 'clear'), new owner, number of unset fields, unset fields, name/value pairs.
+ * KEYS: hash. ARGV: now, prefix, key, expiresAt, meta ('' = unchanged), owner change ('keep' | 'set' |
+ * 'clear'), new owner, inline index, limit max, refuse, number of unset fields, unset fields, name/value
+ * pairs. Returns {status (0 absent, 1 patched, 2 refused), previous owner or '', createdAt, expiry moved
+ * (0/1), expired index entries, evicted keys}.
  */
 const PATCH = `${LIB}
 local now = tonumber(ARGV[1])
 local h = KEYS[1]
-local cur = redis.call('HMGET', h, '~e', '~u')
+local inline = ARGV[8] == '1'
+if not is_hash(h) then return {0, '', '0', 0, {}, {}} end
+local cur = redis.call('HMGET', h, '~e', '~u', '~m')
 local e = tonumber(cur[1])
-if e == nil or e <= now then return 0 end
-local unsetEnd = 8 + tonumber(ARGV[8])
-each_chunk('HDEL', h, 9, unsetEnd)
+if e == nil or e <= now then return {0, '', '0', 0, {}, {}} end
+local old = cur[2]
+local new = old
+if ARGV[6] == 'set' then new = ARGV[7] elseif ARGV[6] == 'clear' then new = false end
+local c = created_of(ARGV[5] ~= '' and ARGV[5] or cur[3])
+local expired, evicted = {}, {}
+if inline and new and new ~= old then
+  local r = idx_add(idx_key(ARGV[2], new), ARGV[3], ARGV[4], c, now, tonumber(ARGV[9]), ARGV[10] == '1')
+  if r[1] == 2 then return {2, old or '', c, 0, r[2], {}} end
+  expired, evicted = r[2], r[3]
+  for _, k in ipairs(evicted) do redis.call('DEL', ARGV[2] .. k) end
+end
+local unsetEnd = 11 + tonumber(ARGV[11])
+each_chunk('HDEL', h, 12, unsetEnd)
 each_chunk('HSET', h, unsetEnd + 1, #ARGV)
 if ARGV[5] ~= '' then redis.call('HSET', h, '~m', ARGV[5]) end
 -- Most writes leave the expiry and the owner as they were (see touchAfter): then neither the TTL
@@ -126,105 +217,153 @@ if moved then
   redis.call('HSET', h, '~e', ARGV[4])
   redis.call('PEXPIREAT', h, ARGV[4])
 end
-local old = cur[2]
-local new = old
-if ARGV[6] == 'set' then new = ARGV[7] elseif ARGV[6] == 'clear' then new = false end
-if old and old ~= new then index_remove(KEYS[2], ARGV[2], old, ARGV[3]) end
-if new then
-  if new ~= old then redis.call('HSET', h, '~u', new) end
-  if new ~= old or moved then index_add(KEYS[2], ARGV[2], new, ARGV[3], ARGV[4]) end
-elseif old then
-  redis.call('HDEL', h, '~u')
+if new ~= old then
+  if new then redis.call('HSET', h, '~u', new) else redis.call('HDEL', h, '~u') end
 end
-return 1
+if inline then
+  if old and old ~= new then idx_del(idx_key(ARGV[2], old), ARGV[3]) end
+  if new and new == old and moved then idx_update(idx_key(ARGV[2], new), ARGV[3], ARGV[4], c, now) end
+end
+return {1, old or '', c, moved and 1 or 0, expired, evicted}
 `;
 
-/** KEYS: hash, users. ARGV: now, prefix, key, expiresAt, meta. */
+/** KEYS: hash. ARGV: now, prefix, key, expiresAt, meta, inline index. Returns {status, owner or '', createdAt}. */
 const TOUCH = `${LIB}
 local h = KEYS[1]
-if not live(h, tonumber(ARGV[1])) then return 0 end
+local now = tonumber(ARGV[1])
+if not live(h, now) then return {0, '', '0'} end
 redis.call('HSET', h, '~e', ARGV[4], '~m', ARGV[5])
-local u = redis.call('HGET', h, '~u')
-if u then index_add(KEYS[2], ARGV[2], u, ARGV[3], ARGV[4]) end
 redis.call('PEXPIREAT', h, ARGV[4])
-return 1
+local u = redis.call('HGET', h, '~u')
+local c = created_of(ARGV[5])
+if u and ARGV[6] == '1' then idx_update(idx_key(ARGV[2], u), ARGV[3], ARGV[4], c, now) end
+return {1, u or '', c}
 `;
 
 /**
- * KEYS: from, to, users. ARGV: now, prefix, fromKey, toKey. RENAME keeps the TTL and replaces
- * whatever lived under `to`. Returns 0 (no live `from`), 1 (moved), or the owner of an expired
- * record it replaced under `to`.
+ * Standalone only (two keys in two slots). KEYS: from, to. ARGV: now, prefix, fromKey, toKey. RENAME keeps
+ * the TTL and replaces whatever lived under \`to\`. Returns {status, owner of an expired record it replaced
+ * under \`to\` or ''}.
  */
 const RENAME = `${LIB}
 local now = tonumber(ARGV[1])
-if not live(KEYS[1], now) then return 0 end
-local result = 1
-local old = redis.call('HMGET', KEYS[2], '~e', '~u')
-if old[2] then
-  index_remove(KEYS[3], ARGV[2], old[2], ARGV[4])
-  local e = tonumber(old[1])
-  if e ~= nil and e <= now then result = old[2] end
+if not live(KEYS[1], now) then return {0, ''} end
+local replaced = ''
+if is_hash(KEYS[2]) then
+  local old = redis.call('HMGET', KEYS[2], '~e', '~u')
+  if old[2] then
+    idx_del(idx_key(ARGV[2], old[2]), ARGV[4])
+    local e = tonumber(old[1])
+    if e ~= nil and e <= now then replaced = old[2] end
+  end
 end
-local f = redis.call('HMGET', KEYS[1], '~e', '~u')
+local f = redis.call('HMGET', KEYS[1], '~e', '~u', '~m')
 redis.call('RENAME', KEYS[1], KEYS[2])
 if f[2] then
-  redis.call('ZREM', ARGV[2] .. 'user:' .. f[2], ARGV[3])
-  index_add(KEYS[3], ARGV[2], f[2], ARGV[4], f[1])
-end
-return result
-`;
-
-/** KEYS: hash, users. ARGV: prefix, key. Returns how many keys it deleted (0 or 1). */
-const DESTROY = `${LIB}
-local u = redis.call('HGET', KEYS[1], '~u')
-if u then index_remove(KEYS[2], ARGV[1], u, ARGV[2]) end
-return redis.call('DEL', KEYS[1])
-`;
-
-/**
- * KEYS: the user's zset. ARGV: now, prefix, userId. The user's live sessions as a flat array
- * key, e, m, key, e, m, ... Read-only: expired or stale members are skipped, never removed.
- */
-const LIST = `
-local now = tonumber(ARGV[1])
-local out = {}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[2] .. member, '~e', '~m', '~u')
-  local e = tonumber(f[1])
-  if e ~= nil and e > now and f[2] and f[3] == ARGV[3] then
-    out[#out + 1] = member
-    out[#out + 1] = f[1]
-    out[#out + 1] = f[2]
-  end
-end
-return out
-`;
-
-/**
- * KEYS: users, the user's zset. ARGV: now, prefix, userId, batch size. Removes (and returns) up to
- * `batch size` members whose score has passed and whose session is gone, expired or no longer the
- * user's, deleting the session hash when it is still there; corrects the score of members still alive.
- * Atomic, so two instances pruning at once never return the same member.
- */
-const PRUNE = `
-local now = tonumber(ARGV[1])
-local z = KEYS[2]
-local out = {}
-local due = redis.call('ZRANGEBYSCORE', z, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
-for _, member in ipairs(due) do
-  local h = ARGV[2] .. member
-  local f = redis.call('HMGET', h, '~e', '~u')
-  local e = tonumber(f[1])
-  if f[2] == ARGV[3] and e ~= nil and e > now then
-    redis.call('ZADD', z, f[1], member)
+  local z = idx_key(ARGV[2], f[2])
+  -- An entry evicted or pruned meanwhile is not brought back (see the cluster path in rename()).
+  if is_hash(z) and redis.call('HDEL', z, ARGV[3]) == 1 then
+    idx_put(z, ARGV[4], f[1], created_of(f[3]), now)
   else
-    redis.call('ZREM', z, member)
-    if f[2] == ARGV[3] then redis.call('DEL', h) end
-    out[#out + 1] = member
+    redis.call('DEL', KEYS[2])
+    return {0, replaced}
   end
 end
-if redis.call('EXISTS', z) == 0 then redis.call('SREM', KEYS[1], ARGV[3]) end
-return {#due, out}
+return {1, replaced}
+`;
+
+/**
+ * Cluster rename, step 1. KEYS: from. ARGV: now. Takes the live record out (deletes it) and returns
+ * {1, its fields as name/value pairs}, or {0}.
+ */
+const CLAIM = `${LIB}
+if not live(KEYS[1], tonumber(ARGV[1])) then return {0} end
+local fields = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return {1, fields}
+`;
+
+/**
+ * Cluster rename, step 2 (and its undo). KEYS: to. ARGV: now, expiresAt, name/value pairs. Writes the
+ * record unless a live one is there. Returns {status, owner of an expired record it replaced or ''}.
+ */
+const PUT = `${LIB}
+local now = tonumber(ARGV[1])
+local h = KEYS[1]
+local replaced = ''
+if is_hash(h) then
+  local old = redis.call('HMGET', h, '~e', '~u')
+  local e = tonumber(old[1])
+  if e ~= nil and e > now then return {0, ''} end
+  if old[2] and e ~= nil then replaced = old[2] end
+  redis.call('DEL', h)
+end
+each_chunk('HSET', h, 3, #ARGV)
+redis.call('PEXPIREAT', h, ARGV[2])
+return {1, replaced}
+`;
+
+/** KEYS: hash. ARGV: prefix, key, inline index. Returns {deleted (0/1), owner or ''}. */
+const DESTROY = `${LIB}
+if not is_hash(KEYS[1]) then return {0, ''} end
+local u = redis.call('HGET', KEYS[1], '~u')
+if u and ARGV[3] == '1' then idx_del(idx_key(ARGV[1], u), ARGV[2]) end
+redis.call('DEL', KEYS[1])
+return {1, u or ''}
+`;
+
+/**
+ * KEYS: the user's index. ARGV: now, prefix, userId, inline. Prunes expired entries and returns
+ * {expired keys, listing}: inline, the live sessions owned by the user as key, e, m triples; otherwise
+ * the remaining keys, whose sessions the caller reads itself (they live in other slots).
+ */
+const LIST = `${LIB}
+local now = tonumber(ARGV[1])
+local expired = idx_prune(KEYS[1], now)
+local out = {}
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, member in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if ARGV[4] ~= '1' then
+      out[#out + 1] = member
+    elseif redis.call('TYPE', ARGV[2] .. member).ok == 'hash' then
+      local f = redis.call('HMGET', ARGV[2] .. member, '~e', '~m', '~u')
+      local e = tonumber(f[1])
+      if e ~= nil and e > now and f[2] and f[3] == ARGV[3] then
+        out[#out + 1] = member
+        out[#out + 1] = f[1]
+        out[#out + 1] = f[2]
+      end
+    end
+  end
+end
+return {expired, out}
+`;
+
+/** Cluster: KEYS: the user's index. ARGV: now, key, expiresAt, createdAt, limit max, refuse. See idx_add. */
+const INDEX_ADD = `${LIB}
+return idx_add(KEYS[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[1]), tonumber(ARGV[5]), ARGV[6] == '1')
+`;
+
+/** Cluster: KEYS: the user's index. ARGV: now, key, expiresAt, createdAt. Moves an existing entry's expiry. */
+const INDEX_UPDATE = `${LIB}
+idx_update(KEYS[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[1]))
+return 1
+`;
+
+/** Cluster: KEYS: the user's index. ARGV: key. */
+const INDEX_DEL = `${LIB}
+idx_del(KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * Cluster rename, step 3. KEYS: the owner's index. ARGV: now, from, to, expiresAt, createdAt. Replaces
+ * entry \`from\` by \`to\`; 0 when \`from\` is not there (evicted or pruned: the move must not revive it).
+ */
+const INDEX_MOVE = `${LIB}
+if not is_hash(KEYS[1]) or redis.call('HDEL', KEYS[1], ARGV[2]) == 0 then return 0 end
+idx_put(KEYS[1], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[1]))
+return 1
 `;
 
 /** A Lua script with its digest, computed locally so that no SCRIPT LOAD round trip is needed. */
@@ -242,9 +381,14 @@ const SCRIPTS = {
   patch: script(PATCH),
   touch: script(TOUCH),
   rename: script(RENAME),
+  claim: script(CLAIM),
+  put: script(PUT),
   destroy: script(DESTROY),
   list: script(LIST),
-  prune: script(PRUNE),
+  indexAdd: script(INDEX_ADD),
+  indexUpdate: script(INDEX_UPDATE),
+  indexDel: script(INDEX_DEL),
+  indexMove: script(INDEX_MOVE),
 };
 
 /**
@@ -264,40 +408,54 @@ function nameOf(field: string): string | undefined {
 
 const TILDE = 0x7e;
 
-/** How many user ids one SSCAN step asks for, and how many index members one PRUNE call removes. */
-const SCAN_COUNT = 100;
-const PRUNE_BATCH = 1000;
+/** A script's array reply, element `i`, as text. */
+const textAt = (reply: unknown[], i: number): string => String(reply[i] ?? '');
+/** A script's array reply, element `i`, as a list of texts. */
+const listAt = (reply: unknown[], i: number): string[] =>
+  Array.isArray(reply[i]) ? (reply[i] as unknown[]).map(String) : [];
+/** A script reply as an array (a non-array reply is treated as empty). */
+const arrayOf = (reply: unknown): unknown[] => (Array.isArray(reply) ? reply : []);
 
 /**
- * Sessions in Redis: one hash per session, evicted by Redis itself through its TTL, plus a per-user
- * index (a zset per user and a set of the indexed users) for {@link RedisStore.listByUser}.
- * Writes are Lua scripts (one round trip each, atomic on the server, index included); `get` is one
- * `HGETALL`; `listByUser` is one script.
+ * Sessions in Redis (standalone, Sentinel or Cluster): one hash per session, evicted by Redis itself through
+ * its TTL, plus a per-user index (a hash per user) for {@link RedisStore.listByUser} and per-user limits.
+ * `get` is one `HGETALL`. Standalone, every write is one Lua script (one round trip, atomic on the server,
+ * index included). With a Cluster every command stays on one hash slot: writes to a signed-in session
+ * that change its owner or move its expiry take a second script on the user's slot, and `rename` three.
  *
- * Expiry reporting: Redis evicts expired hashes silently, so this store reports `expired` (see
- * `onExpired`) only for signed-in sessions (those with an owner), and only when `clearExpired()`
- * finds them in the per-user index: as promptly as you run `clearExpired()` (run it periodically,
- * at least once a day, or a user's index may expire before its members are reported). Anonymous
- * sessions expire silently through their TTL and are never reported.
- *
- * Scripts derive the per-user index keys from the owner stored in the session hash, so they access
- * keys they cannot declare, and `rename` touches two session keys: use a standalone Redis
- * (or a Sentinel-managed one), not a Cluster.
+ * Expiry reporting: Redis evicts expired hashes silently, so this store reports `expired` (see `onExpired`)
+ * only for signed-in sessions, when it prunes them from their user's index: whenever that index is read
+ * or written (`listByUser`, a sign-in). `clearExpired()` has nothing to do and returns 0; anonymous
+ * sessions, and the sessions of a user who never comes back, expire silently through their TTLs.
  */
 export class RedisStore extends SessionStore {
   private readonly client: RedisClientLike;
   private readonly prefix: string;
-  private readonly usersKey: string;
+  /** Index updates run inside the session scripts (standalone), not as scripts of their own. */
+  private readonly inline: boolean;
+  private readonly wait: { replicas: number; timeoutMs: number } | undefined;
 
   constructor(options: RedisStoreOptions) {
     super();
     this.client = options.client;
     this.prefix = options.prefix ?? 'sess:';
-    this.usersKey = `${this.prefix}users`;
+    this.inline = !(options.cluster ?? options.client.isCluster === true);
+    this.wait = options.waitForReplicas;
+    if (this.wait && !this.client.pipeline) {
+      throw new TypeError('RedisStore: waitForReplicas needs a client with pipeline() (ioredis)');
+    }
   }
 
   async get(key: string): Promise<SessionRecord | undefined> {
-    const hash = await this.client.hgetall(this.prefix + key);
+    let hash: Record<string, string>;
+    try {
+      hash = await this.client.hgetall(this.prefix + key);
+    } catch (error) {
+      // Something other than a hash under a session key is unreadable, not an outage: drop it.
+      if (!(error instanceof Error) || !error.message.startsWith('WRONGTYPE')) throw error;
+      await this.destroy(key);
+      return undefined;
+    }
     if (Object.keys(hash).length === 0) return undefined;
     const record = parseHash(hash);
     if (!record) {
@@ -309,25 +467,53 @@ export class RedisStore extends SessionStore {
     return record.expiresAt > Date.now() ? record : undefined;
   }
 
-  async create(key: string, record: SessionRecord): Promise<boolean> {
-    const owned = record.userId !== undefined;
+  async create(
+    key: string,
+    record: SessionRecord,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite> {
+    const owner = record.userId ?? '';
+    const createdAt = String(record.meta.createdAt);
     const args: (string | number)[] = [
       Date.now(),
       this.prefix,
       key,
       record.expiresAt,
       JSON.stringify(record.meta),
-      owned ? '1' : '0',
-      record.userId ?? '',
+      owner,
+      this.inline ? '1' : '0',
+      limit?.max ?? 0,
+      limit?.onLimit === 'refuse' ? '1' : '0',
+      createdAt,
     ];
     for (const [name, value] of Object.entries(record.data)) {
       const json = JSON.stringify(value) as string | undefined;
       if (json !== undefined) args.push(fieldOf(name), json);
     }
-    return this.replaced(key, await this.run(SCRIPTS.create, this.keysOf(key), args));
+    const reply = arrayOf(await this.run(SCRIPTS.create, [this.prefix + key], args));
+    const status = Number(reply[0]);
+    this.reportReplaced(key, textAt(reply, 1));
+    if (owner !== '') this.reportExpired(owner, listAt(reply, 2));
+    let evicted = listAt(reply, 3);
+    if (status === 1 && owner !== '' && !this.inline) {
+      // Cluster: the session exists before its index entry, so the index never names a session that
+      // was not written; a refused one is deleted again before anyone has its id.
+      const added = await this.indexAdd(owner, key, record.expiresAt, createdAt, limit);
+      if (added.refused) {
+        await this.run(SCRIPTS.destroy, [this.prefix + key], [this.prefix, key, '0']);
+        return { written: false, refused: true, evicted: [] };
+      }
+      evicted = added.evicted;
+    }
+    if (!limit) return status === 1;
+    return { written: status === 1, refused: status === 2, evicted };
   }
 
-  async patch(key: string, patch: SessionPatch): Promise<boolean> {
+  async patch(
+    key: string,
+    patch: SessionPatch,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite> {
     const unset = patch.unset.map(fieldOf);
     const pairs: string[] = [];
     for (const [name, value] of Object.entries(patch.set)) {
@@ -338,6 +524,16 @@ export class RedisStore extends SessionStore {
     }
     const meta = patch.meta ? JSON.stringify(patch.meta) : '';
     const owner = patch.userId === undefined ? 'keep' : patch.userId === null ? 'clear' : 'set';
+    const gained = typeof patch.userId === 'string' ? patch.userId : undefined;
+    let evicted: string[] = [];
+    // Cluster: the new owner's index is checked (and the entry added) first, so that a refused patch
+    // writes nothing; the entry is withdrawn if the session turns out to be gone.
+    const reservedAt = String(patch.meta?.createdAt ?? 0);
+    if (gained !== undefined && !this.inline) {
+      const added = await this.indexAdd(gained, key, patch.expiresAt, reservedAt, limit);
+      if (added.refused) return { written: false, refused: true, evicted: [] };
+      evicted = added.evicted;
+    }
     const args = [
       Date.now(),
       this.prefix,
@@ -346,106 +542,256 @@ export class RedisStore extends SessionStore {
       meta,
       owner,
       patch.userId ?? '',
+      this.inline ? '1' : '0',
+      limit?.max ?? 0,
+      limit?.onLimit === 'refuse' ? '1' : '0',
       unset.length,
       ...unset,
       ...pairs,
     ];
-    return (await this.run(SCRIPTS.patch, this.keysOf(key), args)) === 1;
+    const reply = arrayOf(await this.run(SCRIPTS.patch, [this.prefix + key], args));
+    const status = Number(reply[0]);
+    const previous = textAt(reply, 1);
+    const createdAt = textAt(reply, 2);
+    if (gained !== undefined) this.reportExpired(gained, listAt(reply, 4));
+    if (this.inline) {
+      evicted = listAt(reply, 5);
+    } else if (status === 0) {
+      if (gained !== undefined) await this.indexDel(gained, key);
+    } else {
+      const next = patch.userId === undefined ? previous : (patch.userId ?? '');
+      const follow: Promise<unknown>[] = [];
+      if (previous !== '' && previous !== next) follow.push(this.indexDel(previous, key));
+      if (gained !== undefined) {
+        // The entry was added before the patch with the creation time the patch carried.
+        if (createdAt !== reservedAt) {
+          follow.push(this.indexUpdate(gained, key, patch.expiresAt, createdAt));
+        }
+      } else if (next !== '' && Number(reply[3]) === 1) {
+        follow.push(this.indexUpdate(next, key, patch.expiresAt, createdAt));
+      }
+      await Promise.all(follow);
+    }
+    if (!limit) return status === 1;
+    return { written: status === 1, refused: status === 2, evicted };
   }
 
   async touch(key: string, expiresAt: number, meta: SessionMeta): Promise<boolean> {
-    const args = [Date.now(), this.prefix, key, expiresAt, JSON.stringify(meta)];
-    return (await this.run(SCRIPTS.touch, this.keysOf(key), args)) === 1;
+    const args = [
+      Date.now(),
+      this.prefix,
+      key,
+      expiresAt,
+      JSON.stringify(meta),
+      this.inline ? '1' : '0',
+    ];
+    const reply = arrayOf(await this.run(SCRIPTS.touch, [this.prefix + key], args));
+    const owner = textAt(reply, 1);
+    if (!this.inline && owner !== '') {
+      await this.indexUpdate(owner, key, expiresAt, textAt(reply, 2));
+    }
+    return Number(reply[0]) === 1;
   }
 
   async rename(fromKey: string, toKey: string): Promise<boolean> {
-    const keys = [this.prefix + fromKey, this.prefix + toKey, this.usersKey];
-    const args = [Date.now(), this.prefix, fromKey, toKey];
-    return this.replaced(toKey, await this.run(SCRIPTS.rename, keys, args));
+    const now = Date.now();
+    const from = this.prefix + fromKey;
+    const to = this.prefix + toKey;
+    if (this.inline) {
+      const reply = arrayOf(
+        await this.run(SCRIPTS.rename, [from, to], [now, this.prefix, fromKey, toKey]),
+      );
+      this.reportReplaced(toKey, textAt(reply, 1));
+      return Number(reply[0]) === 1;
+    }
+    // Cluster: the two keys live in different slots, so no script can move the record atomically.
+    // 1. CLAIM takes the record out of `from` in one atomic step. Of concurrent rotations (and
+    //    patches, touches, destroys) of `from`, exactly one claim gets it; everything after it finds
+    //    `from` gone, so the old id is dead from then on, and a write that did not make it into the
+    //    claimed copy fails (answered as interrupted) instead of being acknowledged and lost.
+    // 2. PUT writes the copy under the fresh `to`, whose id nobody has yet: the record is readable
+    //    under neither id in between, never under both. If PUT fails, the copy goes back under `from`.
+    // 3. The owner's index entry moves from `from` to `to`, unless it is gone: then the session was
+    //    evicted or revoked between steps, which wins, so `to` is deleted and the rename fails.
+    const claimed = arrayOf(await this.run(SCRIPTS.claim, [from], [now]));
+    if (Number(claimed[0]) !== 1) return false;
+    const fields = listAt(claimed, 1);
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+    const expiresAt = hash['~e'] ?? '0';
+    let put: unknown[];
+    try {
+      put = arrayOf(await this.run(SCRIPTS.put, [to], [now, expiresAt, ...fields]));
+      if (Number(put[0]) !== 1) throw new Error('RedisStore: rename target is taken');
+    } catch (error) {
+      await this.run(SCRIPTS.put, [from], [Date.now(), expiresAt, ...fields]);
+      throw error;
+    }
+    this.reportReplaced(toKey, textAt(put, 1));
+    const owner = hash['~u'];
+    if (owner === undefined) return true;
+    const createdAt = String(parseMeta(hash['~m'])?.createdAt ?? 0);
+    const moved = await this.run(
+      SCRIPTS.indexMove,
+      [this.indexOf(owner)],
+      [now, fromKey, toKey, expiresAt, createdAt],
+    );
+    if (Number(moved) === 1) return true;
+    await this.run(SCRIPTS.destroy, [to], [this.prefix, toKey, '0']);
+    return false;
   }
 
   async destroy(key: string): Promise<boolean> {
-    return (await this.run(SCRIPTS.destroy, this.keysOf(key), [this.prefix, key])) === 1;
+    const reply = arrayOf(
+      await this.run(
+        SCRIPTS.destroy,
+        [this.prefix + key],
+        [this.prefix, key, this.inline ? '1' : '0'],
+      ),
+    );
+    const owner = textAt(reply, 1);
+    if (!this.inline && owner !== '') await this.indexDel(owner, key);
+    return Number(reply[0]) === 1;
   }
 
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
-    const flat = await this.run(
-      SCRIPTS.list,
-      [`${this.prefix}user:${userId}`],
-      [Date.now(), this.prefix, userId],
+    const now = Date.now();
+    const reply = arrayOf(
+      await this.run(
+        SCRIPTS.list,
+        [this.indexOf(userId)],
+        [now, this.prefix, userId, this.inline ? '1' : '0'],
+      ),
     );
+    this.reportExpired(userId, listAt(reply, 0));
+    const listed = listAt(reply, 1);
     const entries: UserSessionEntry[] = [];
-    if (!Array.isArray(flat)) return entries;
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      const meta = parseMeta(flat[i + 2]);
-      const expiresAt = Number(flat[i + 1]);
-      // A corrupt record is not listed; get() removes it when its session comes back.
-      if (meta && Number.isFinite(expiresAt))
-        entries.push({ key: String(flat[i]), expiresAt, meta });
+    if (this.inline) {
+      for (let i = 0; i + 2 < listed.length; i += 3) {
+        const meta = parseMeta(listed[i + 2]);
+        const expiresAt = Number(listed[i + 1]);
+        // A corrupt record is not listed; get() removes it when its session comes back.
+        if (meta && Number.isFinite(expiresAt)) entries.push({ key: listed[i]!, expiresAt, meta });
+      }
+      return entries;
     }
+    // Cluster: each session lives in its own slot. An entry whose session is missing, expired or
+    // someone else's is not listed; its own expiry removes it from the index.
+    const records = await Promise.all(
+      listed.map((key) => this.client.hgetall(this.prefix + key).catch(() => ({}))),
+    );
+    listed.forEach((key, i) => {
+      const record = parseHash(records[i] as Record<string, string>);
+      if (record && record.userId === userId && record.expiresAt > now) {
+        entries.push({ key, expiresAt: record.expiresAt, meta: record.meta });
+      }
+    });
     return entries;
   }
 
   /**
-   * Walks the indexed users and removes the expired members of their indexes (and what is left of
-   * those sessions), reporting each one once through `emitExpired()`; returns how many it removed.
-   * Anonymous sessions are not counted: Redis evicts them by itself.
+   * Returns 0: Redis evicts expired sessions through their TTLs, and expired signed-in sessions are
+   * pruned and reported when their user's index is next read or written (no key lists all users).
    */
   async clearExpired(): Promise<number> {
-    const now = Date.now();
-    let total = 0;
-    let cursor = '0';
-    do {
-      const [next, userIds] = await this.client.sscan(this.usersKey, cursor, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      // SSCAN may return a user twice: pruning is idempotent.
-      const counts = await Promise.all(userIds.map((userId) => this.prune(userId, now)));
-      for (const count of counts) total += count;
-    } while (cursor !== '0');
-    return total;
+    return 0;
   }
 
-  /** Prunes one user's index in batches, reporting what it removed. */
-  private async prune(userId: string, now: number): Promise<number> {
-    const keys = [this.usersKey, `${this.prefix}user:${userId}`];
-    let removed = 0;
-    for (;;) {
-      const result = await this.run(SCRIPTS.prune, keys, [now, this.prefix, userId, PRUNE_BATCH]);
-      const [due, members] = Array.isArray(result) ? result : [0, []];
-      for (const key of members as unknown[]) {
-        removed++;
-        this.emitExpired({ key: String(key), userId });
-      }
-      if (Number(due) < PRUNE_BATCH) return removed;
-    }
+  /** Cluster: adds `key` to `userId`'s index under `limit` (none: just adds it). */
+  private async indexAdd(
+    userId: string,
+    key: string,
+    expiresAt: number,
+    createdAt: string,
+    limit: SessionLimit | undefined,
+  ): Promise<{ refused: boolean; evicted: string[] }> {
+    const reply = arrayOf(
+      await this.run(
+        SCRIPTS.indexAdd,
+        [this.indexOf(userId)],
+        [
+          Date.now(),
+          key,
+          expiresAt,
+          createdAt,
+          limit?.max ?? 0,
+          limit?.onLimit === 'refuse' ? '1' : '0',
+        ],
+      ),
+    );
+    this.reportExpired(userId, listAt(reply, 1));
+    const evicted = listAt(reply, 2);
+    // The evicted entries are out of the index already; their sessions go now.
+    await Promise.all(
+      evicted.map((k) => this.run(SCRIPTS.destroy, [this.prefix + k], [this.prefix, k, '0'])),
+    );
+    return { refused: Number(reply[0]) === 2, evicted };
   }
 
-  /** The KEYS of the single-session scripts: the session hash and the set of indexed users. */
-  private keysOf(key: string): string[] {
-    return [this.prefix + key, this.usersKey];
+  private indexUpdate(userId: string, key: string, expiresAt: number, createdAt: string) {
+    return this.run(
+      SCRIPTS.indexUpdate,
+      [this.indexOf(userId)],
+      [Date.now(), key, expiresAt, createdAt],
+    );
+  }
+
+  private indexDel(userId: string, key: string) {
+    return this.run(SCRIPTS.indexDel, [this.indexOf(userId)], [key]);
+  }
+
+  /** The key of a user's index. */
+  private indexOf(userId: string): string {
+    return `${this.prefix}user:${userId}`;
+  }
+
+  /** Reports the expired index entries a script pruned (each is pruned, hence reported, once). */
+  private reportExpired(userId: string, keys: string[]): void {
+    for (const key of keys) this.emitExpired({ key, userId });
+  }
+
+  /** Reports the expired owned record a `create` or `rename` replaced under `key` (`owner` '' = none). */
+  private reportReplaced(key: string, owner: string): void {
+    if (owner !== '') this.emitExpired({ key, userId: owner });
   }
 
   /**
-   * Interprets the result of `create` and `rename`: a string is the owner of an expired record the
-   * script replaced under `key`, which this removal reports.
+   * EVALSHA, falling back to EVAL (which caches the script) when the server does not know it yet; with
+   * `waitForReplicas`, pipelined with a WAIT on the same node, and failing unless enough replicas have it.
    */
-  private replaced(key: string, result: unknown): boolean {
-    if (typeof result === 'string') {
-      this.emitExpired({ key, userId: result });
-      return true;
-    }
-    return result === 1;
-  }
-
-  /** EVALSHA, falling back to EVAL (which caches the script) when the server does not know it yet. */
   private async run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    if (this.wait) return this.runAndWait(s, keys, args);
     try {
       return await this.client.evalsha(s.sha1, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      if (!isNoScript(error)) throw error;
       return await this.client.eval(s.source, keys.length, ...keys, ...args);
     }
   }
+
+  private async runAndWait(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const { replicas, timeoutMs } = this.wait!;
+    const send = async (command: (string | number)[]) => {
+      const replies = await this.client.pipeline!([command, ['wait', replicas, timeoutMs]]).exec();
+      const [[error, result] = [null, undefined], [waitError, acked] = [null, 0]] = replies ?? [];
+      return { error, result, waitError, acked: Number(acked) };
+    };
+    let reply = await send(['evalsha', s.sha1, keys.length, ...keys, ...args]);
+    if (isNoScript(reply.error))
+      reply = await send(['eval', s.source, keys.length, ...keys, ...args]);
+    if (reply.error) throw reply.error;
+    if (reply.waitError) throw reply.waitError;
+    if (reply.acked < replicas) {
+      throw new Error(
+        `RedisStore: ${reply.acked} of ${replicas} replica(s) acknowledged the write within ${timeoutMs} ms`,
+      );
+    }
+    return reply.result;
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 /** The meta object in `json`, or `undefined` when it is not JSON text holding an object. */

@@ -62,6 +62,24 @@ export interface SessionPatch {
   userId?: string | null;
 }
 
+/** A per-user session limit (`maxSessionsPerUser`), enforced by the store atomically with the write giving a session its owner. */
+export interface SessionLimit {
+  /** Most live sessions one user may have, the one being written included. */
+  max: number;
+  /** With `max` other live sessions: remove the oldest ones (by `meta.createdAt`), or write nothing. */
+  onLimit: 'evict-oldest' | 'refuse';
+}
+
+/** What `create` or `patch` did under a {@link SessionLimit}. */
+export interface LimitedWrite {
+  /** Whether the record was written: what the same call without a limit would have returned, or `false` when refused. */
+  written: boolean;
+  /** `onLimit: 'refuse'` applied: the owner already had `max` other live sessions, and nothing was written. */
+  refused: boolean;
+  /** Store keys of the owner's sessions removed to make room (`'evict-oldest'`); the library reports them as destroyed. */
+  evicted: string[];
+}
+
 /**
  * Where sessions live. Implement it to add a store; the class is also the DI token
  * (`constructor(private readonly store: SessionStore)`).
@@ -83,14 +101,28 @@ export abstract class SessionStore {
    */
   getSync?(key: string): SessionRecord | undefined;
 
-  /** Stores `record` under `key` only if nothing lives there; `false` when the key was taken. */
-  abstract create(key: string, record: SessionRecord): Promise<boolean>;
+  /**
+   * Stores `record` under `key` only if nothing lives there; `false` when the key was taken. With `limit`
+   * (given only for an owned record), counts the owner's other live sessions and evicts or refuses in the
+   * same atomic step as the write, even against other app instances, and answers a {@link LimitedWrite}
+   * (a plain boolean there reads as: nothing evicted, nothing refused).
+   */
+  abstract create(
+    key: string,
+    record: SessionRecord,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite>;
 
   /**
    * Applies `patch` to the record under `key` only if it exists (never resurrects a destroyed session);
-   * `false` when it did not exist.
+   * `false` when it did not exist. `limit` is given only when `patch.userId` names a new owner, and works
+   * as in `create` (the record itself is not counted among the owner's other sessions).
    */
-  abstract patch(key: string, patch: SessionPatch): Promise<boolean>;
+  abstract patch(
+    key: string,
+    patch: SessionPatch,
+    limit?: SessionLimit,
+  ): Promise<boolean | LimitedWrite>;
 
   /**
    * Moves the expiry of an existing record to `expiresAt` and replaces its bookkeeping with `meta`
@@ -115,7 +147,8 @@ export abstract class SessionStore {
 
   /**
    * The live sessions of `userId`, from the per-user index kept by `create`, `patch`, `rename`, `destroy`
-   * and expiry. Never reports or prunes expired entries itself (that is `clearExpired()`'s job).
+   * and expiry. A store whose `clearExpired()` cannot find expired entries (RedisStore) prunes and reports
+   * them here instead, still once each.
    */
   abstract listByUser(userId: string): Promise<UserSessionEntry[]>;
 

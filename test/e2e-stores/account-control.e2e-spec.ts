@@ -5,6 +5,7 @@ import {
   type SessionEvent,
   type SessionModuleOptions,
 } from '../../src/index.js';
+import { startRedisClusterOrSkip } from '../support/redis-cluster.js';
 import {
   connectPostgresOrSkip,
   connectRedisOrSkip,
@@ -15,12 +16,14 @@ import {
   memoryApp,
   postgresApp,
   redisApp,
+  redisClusterApp,
   sessionCookieOf,
   type StoreApp,
 } from '../support/store-apps.js';
 
 const redis = await connectRedisOrSkip();
 const pool = await connectPostgresOrSkip();
+const cluster = await startRedisClusterOrSkip();
 
 type Boot = (options: SessionModuleOptions) => Promise<[StoreApp, StoreApp]>;
 /** Whether both apps share one store object (MemoryStore): each app then relays that store's expiry reports. */
@@ -48,6 +51,18 @@ const backends: [string, boolean, Boot, SharedStoreObject][] = [
       return [
         await redisApp(prefix, undefined, options),
         await redisApp(prefix, undefined, options),
+      ];
+    },
+    false,
+  ],
+  [
+    'RedisStore on a Redis Cluster',
+    cluster !== undefined,
+    async (options) => {
+      const prefix = `${uniqueName('sess_acct')}:`;
+      return [
+        await redisClusterApp(cluster!, prefix, options),
+        await redisClusterApp(cluster!, prefix, options),
       ];
     },
     false,
@@ -186,6 +201,44 @@ describe.each(backends)('account-level session control on %s', (_name, available
     expect(await b.app.get(SessionService).listForUser('U')).toHaveLength(2);
   });
 
+  for (const onLimit of ['evict-oldest', 'refuse'] as const) {
+    maybe(
+      `20 concurrent logins of one user on two instances leave exactly the limit (${onLimit})`,
+      async () => {
+        const [a, b] = await start({ maxSessionsPerUser: 2, onLimit });
+        const destroyed: SessionEvent[] = [];
+        for (const instance of [a, b]) {
+          instance.app.get(SessionService).events.subscribe((e) => {
+            if (e.type === 'destroyed') destroyed.push(e);
+          });
+        }
+        const responses = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            request((i % 2 ? a : b).app.getHttpServer()).get('/login?user=R'),
+          ),
+        );
+        const ok = responses.filter((res) => res.status === 200);
+        const alive: string[] = [];
+        for (const [i, res] of ok.entries()) {
+          const cookie = sessionCookieOf(res) as string;
+          if ((await read(i % 2 ? a : b, cookie)).userId === 'R') alive.push(cookie);
+        }
+        expect(alive).toHaveLength(2);
+        expect(await a.app.get(SessionService).listForUser('R')).toHaveLength(2);
+        if (onLimit === 'refuse') {
+          expect(ok).toHaveLength(2);
+          expect(responses.filter((res) => res.status === 409)).toHaveLength(18);
+          expect(destroyed).toEqual([]);
+        } else {
+          expect(ok).toHaveLength(20);
+          // Every evicted session was reported as destroyed, once.
+          expect(destroyed.filter((e) => e.userId === 'R')).toHaveLength(18);
+          expect(new Set(destroyed.map((e) => e.handle)).size).toBe(18);
+        }
+      },
+    );
+  }
+
   maybe(
     'emits created, rotated, destroyed and expired exactly once each, with the user id',
     async () => {
@@ -210,8 +263,12 @@ describe.each(backends)('account-level session control on %s', (_name, available
       await request(b.app.getHttpServer()).get('/logout').set('Cookie', loggedIn).expect(200); // destroyed
       await login(b, 'W'); // created; left to expire
       await new Promise((resolve) => setTimeout(resolve, 1300));
-      // Both instances clean up at once: the expired session is still reported once.
+      // Both instances clean up at once, and read W's list (RedisStore reports expired sessions
+      // when it prunes their user's index): the expired session is still reported once.
       await Promise.all([a, b].map((instance) => instance.app.get(SessionService).clearExpired()));
+      await Promise.all(
+        [a, b].map((instance) => instance.app.get(SessionService).listForUser('W')),
+      );
 
       const count = (type: string) => events.filter((e) => e.type === type);
       expect(count('created').map((e) => e.userId)).toEqual(['U', 'U', 'W']);
@@ -279,6 +336,7 @@ describe('absolute timeout (controllable clock)', () => {
 });
 
 afterAll(async () => {
+  await cluster?.stop();
   if (redis) {
     for (const prefix of prefixes) await deleteRedisPrefix(redis, prefix);
     redis.disconnect();

@@ -1,14 +1,22 @@
 import request from 'supertest';
+import { startRedisClusterOrSkip } from '../support/redis-cluster.js';
 import {
   connectPostgresOrSkip,
   connectRedisOrSkip,
   deleteRedisPrefix,
   uniqueName,
 } from '../support/services.js';
-import { postgresApp, redisApp, sessionCookieOf, type StoreApp } from '../support/store-apps.js';
+import {
+  postgresApp,
+  redisApp,
+  redisClusterApp,
+  sessionCookieOf,
+  type StoreApp,
+} from '../support/store-apps.js';
 
 const redis = await connectRedisOrSkip();
 const pool = await connectPostgresOrSkip();
+const cluster = await startRedisClusterOrSkip();
 
 /** Two independent Nest applications (own store clients) on one server behave as one. */
 function describeTwoInstances(
@@ -81,6 +89,11 @@ describeTwoInstances('Redis', redis !== undefined, async () => [
   await redisApp(prefix),
 ]);
 
+describeTwoInstances('Redis Cluster', cluster !== undefined, async () => [
+  await redisClusterApp(cluster!, prefix),
+  await redisClusterApp(cluster!, prefix),
+]);
+
 const table = uniqueName('sessions_multi');
 describeTwoInstances('PostgreSQL', pool !== undefined, async () => [
   await postgresApp(table),
@@ -88,6 +101,7 @@ describeTwoInstances('PostgreSQL', pool !== undefined, async () => [
 ]);
 
 afterAll(async () => {
+  await cluster?.stop();
   if (redis) {
     await deleteRedisPrefix(redis, prefix);
     redis.disconnect();

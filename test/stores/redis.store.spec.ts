@@ -1,8 +1,15 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisClientLike } from '../../src/stores/redis.store.js';
 import { RedisStore } from '../../src/stores/redis.store.js';
+import { startRedisClusterOrSkip } from '../support/redis-cluster.js';
 import { connectRedisOrSkip, deleteRedisPrefix, uniqueName } from '../support/services.js';
-import { describeSessionStore, ownedRecord, randomKey, sampleRecord } from './store-conformance.js';
+import {
+  describeSessionStore,
+  ownedRecord,
+  randomKey,
+  sampleRecord,
+  type StoreHarness,
+} from './store-conformance.js';
 
 // Type tests (checked by `tsc --noEmit`): ioredis clients fit the structural client type,
 // so users pass them as-is while the package's types never import ioredis.
@@ -11,6 +18,8 @@ export type RedisIsClientLike = Assignable<RedisClientLike, Redis>;
 export type ClusterIsClientLike = Assignable<RedisClientLike, Cluster>;
 
 const redis = await connectRedisOrSkip();
+const cluster = await startRedisClusterOrSkip();
+afterAll(() => cluster?.stop());
 
 /** A client that records the name of every command sent through it (one call = one round trip). */
 function countingClient(client: RedisClientLike): { client: RedisClientLike; calls: string[] } {
@@ -21,10 +30,48 @@ function countingClient(client: RedisClientLike): { client: RedisClientLike; cal
       evalsha: (...args) => (calls.push('evalsha'), client.evalsha(...args)),
       eval: (...args) => (calls.push('eval'), client.eval(...args)),
       hgetall: (key) => (calls.push('hgetall'), client.hgetall(key)),
-      sscan: (...args) => (calls.push('sscan'), client.sscan(...args)),
+      pipeline: (commands) => (calls.push('pipeline'), client.pipeline!(commands)),
+      isCluster: client.isCluster === true,
     },
   };
 }
+
+/** The conformance harness of a RedisStore on `client`, with `raw` reading behind the store's back. */
+function harnessOn(client: Redis | Cluster, raw: Redis | Cluster = client): StoreHarness {
+  const prefix = `${uniqueName('test_sess')}:`;
+  return {
+    store: new RedisStore({ client, prefix }),
+    teardown: () => deleteRedisPrefix(raw, prefix),
+    rawExists: async (key) => (await raw.exists(prefix + key)) === 1,
+    sibling: () => new RedisStore({ client, prefix }),
+    corrupt: async (key, kind) => {
+      const k = prefix + key;
+      const e = String(Date.now() + 60_000);
+      const m = JSON.stringify({ createdAt: 1 });
+      // Corrupt records are written without TTL on purpose: the store must still remove them.
+      if (kind === 'missing e') await raw.hset(k, '~m', m, 'a', '1');
+      else if (kind === 'missing m') await raw.hset(k, '~e', e, 'a', '1');
+      else if (kind === 'non-numeric e') await raw.hset(k, '~e', 'soon', '~m', m);
+      else if (kind === 'unparsable m') await raw.hset(k, '~e', e, '~m', '{oops');
+      else if (kind === 'm not an object') await raw.hset(k, '~e', e, '~m', '[1]');
+      else if (kind === 'unparsable data field') await raw.hset(k, '~e', e, '~m', m, 'a', 'nope');
+      else if (kind === 'not a hash (WRONGTYPE)') await raw.set(k, 'a string');
+      else if (kind === 'a list') await raw.rpush(k, 'x');
+      else throw new Error(`unknown corruption ${kind}`);
+    },
+  };
+}
+
+const CORRUPTIONS = [
+  'missing e',
+  'missing m',
+  'non-numeric e',
+  'unparsable m',
+  'm not an object',
+  'unparsable data field',
+  'not a hash (WRONGTYPE)',
+  'a list',
+];
 
 if (!redis) {
   describe.skip('RedisStore (Redis unreachable)', () => {
@@ -43,38 +90,8 @@ if (!redis) {
     ['RedisStore (ioredis enableAutoPipelining)', pipelined],
   ] as const) {
     describeSessionStore(name, {
-      setup: async () => {
-        const prefix = `${uniqueName('test_sess')}:`;
-        const store = new RedisStore({ client, prefix });
-        return {
-          store,
-          teardown: () => deleteRedisPrefix(redis, prefix),
-          rawExists: async (key) => (await redis.exists(prefix + key)) === 1,
-          sibling: () => new RedisStore({ client, prefix }),
-          corrupt: async (key, kind) => {
-            const k = prefix + key;
-            const e = String(Date.now() + 60_000);
-            const m = JSON.stringify({ createdAt: 1 });
-            // Corrupt records are written without TTL on purpose: the store must still remove them.
-            if (kind === 'missing e') await redis.hset(k, '~m', m, 'a', '1');
-            else if (kind === 'missing m') await redis.hset(k, '~e', e, 'a', '1');
-            else if (kind === 'non-numeric e') await redis.hset(k, '~e', 'soon', '~m', m);
-            else if (kind === 'unparsable m') await redis.hset(k, '~e', e, '~m', '{oops');
-            else if (kind === 'm not an object') await redis.hset(k, '~e', e, '~m', '[1]');
-            else if (kind === 'unparsable data field')
-              await redis.hset(k, '~e', e, '~m', m, 'a', 'nope');
-            else throw new Error(`unknown corruption ${kind}`);
-          },
-        };
-      },
-      corruptions: [
-        'missing e',
-        'missing m',
-        'non-numeric e',
-        'unparsable m',
-        'm not an object',
-        'unparsable data field',
-      ],
+      setup: async () => harnessOn(client, redis),
+      corruptions: CORRUPTIONS,
       clearExpiredCounts: false,
     });
   }
@@ -130,13 +147,17 @@ if (!redis) {
       await store.create(key, record);
       await store.patch(key, { set: { n: 1 }, unset: [], expiresAt: record.expiresAt });
       await expectTtlUntil(key, record.expiresAt);
-      expect(await redis.zscore(`${prefix}user:${user}`, key)).toBe(String(record.expiresAt));
+      expect(await redis.hget(`${prefix}user:${user}`, key)).toBe(
+        `${record.expiresAt} ${record.meta.createdAt}`,
+      );
       expect((await store.get(key))?.data.n).toBe(1);
 
       const moved = record.expiresAt + 30_000;
       await store.patch(key, { set: { n: 2 }, unset: [], expiresAt: moved });
       await expectTtlUntil(key, moved);
-      expect(await redis.zscore(`${prefix}user:${user}`, key)).toBe(String(moved));
+      expect(await redis.hget(`${prefix}user:${user}`, key)).toBe(
+        `${moved} ${record.meta.createdAt}`,
+      );
       expect(await store.listByUser(user)).toEqual([
         expect.objectContaining({ key, expiresAt: moved }),
       ]);
@@ -218,8 +239,6 @@ if (!redis) {
       await counted.destroy(randomKey());
       await counted.listByUser('warm');
       await counted.create(warm, ownedRecord('u-rt', 50));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await counted.clearExpired();
 
       const measure = async (op: () => Promise<unknown>): Promise<string[]> => {
         counting.calls.length = 0;
@@ -261,8 +280,13 @@ if (!redis) {
       expect(await measure(() => counted.get(owned))).toEqual(['hgetall']);
       expect(await measure(() => counted.rename(owned, randomKey()))).toEqual(['evalsha']);
       expect(await measure(() => counted.listByUser('u-rt2'))).toEqual(['evalsha']);
-      // One SSCAN step (a single user indexed) and one PRUNE script per user.
-      expect(await measure(() => counted.clearExpired())).toEqual(['sscan', 'evalsha']);
+      // Under a limit, sign-in is still one script (limit check, evictions and create together).
+      const limited = () =>
+        counted.create(randomKey(), ownedRecord('u-rt3'), { max: 1, onLimit: 'evict-oldest' });
+      await limited();
+      expect(await measure(limited)).toEqual(['evalsha']);
+      // No key lists all users: clearExpired has nothing to send.
+      expect(await measure(() => counted.clearExpired())).toEqual([]);
     });
 
     it('falls back to EVAL when the server does not know a script (NOSCRIPT)', async () => {
@@ -274,7 +298,6 @@ if (!redis) {
         },
         eval: (...args) => (calls.push('eval'), redis.eval(...args)),
         hgetall: (key) => redis.hgetall(key),
-        sscan: (...args) => redis.sscan(...args),
       };
       const fallback = new RedisStore({ client, prefix });
       const key = randomKey();
@@ -291,7 +314,6 @@ if (!redis) {
         },
         eval: () => Promise.reject(new Error('eval must not be called')),
         hgetall: (key) => redis.hgetall(key),
-        sscan: (...args) => redis.sscan(...args),
       };
       await expect(
         new RedisStore({ client, prefix }).touch(randomKey(), 1, { createdAt: 1 }),
@@ -310,7 +332,7 @@ if (!redis) {
       expect(await store.get(key)).toEqual(record);
     });
 
-    it('keeps the per-user index in a zset per user and a set of users, with TTLs', async () => {
+    it('keeps the per-user index in a hash per user with a TTL, and no key shared by all users', async () => {
       const user = 'ann:42'; // any string works as a user id, colons included
       const [a, b] = [randomKey(), randomKey()];
       const ra = ownedRecord(user, 60_000);
@@ -318,34 +340,32 @@ if (!redis) {
       await store.create(a, ra);
       await store.create(b, rb);
       expect(await redis.hget(prefix + a, '~u')).toBe(user);
-      const zset = `${prefix}user:${user}`;
-      expect(await redis.type(zset)).toBe('zset');
-      expect(await redis.zrange(zset, 0, '-1', 'WITHSCORES')).toEqual([
-        a,
-        String(ra.expiresAt),
-        b,
-        String(rb.expiresAt),
-      ]);
-      expect(await redis.smembers(`${prefix}users`)).toEqual([user]);
-      // The index outlives its latest member by a day, so clearExpired() still finds expired members.
-      const pttl = await redis.pttl(zset);
+      const index = `${prefix}user:${user}`;
+      expect(await redis.type(index)).toBe('hash');
+      expect(await redis.hgetall(index)).toEqual({
+        [a]: `${ra.expiresAt} ${ra.meta.createdAt}`,
+        [b]: `${rb.expiresAt} ${rb.meta.createdAt}`,
+      });
+      // The index outlives its latest entry by a day, so a prune can still report expired entries.
+      const pttl = await redis.pttl(index);
       expect(pttl).toBeGreaterThan(rb.expiresAt + 86_400_000 - Date.now() - 1000);
       expect(pttl).toBeLessThanOrEqual(rb.expiresAt + 86_400_000 - Date.now() + 50);
-      // touch moves the score; the set of users itself has no TTL.
+      // touch moves the entry; every key under the prefix is a session or an index.
       const touched = Date.now() + 30_000;
       await store.touch(a, touched, ra.meta);
-      expect(await redis.zscore(zset, a)).toBe(String(touched));
-      expect(await redis.pttl(`${prefix}users`)).toBe(-1);
-      // Losing the owner removes the member; the last one removes the zset and the user.
+      expect(await redis.hget(index, a)).toBe(`${touched} ${ra.meta.createdAt}`);
+      expect((await redis.keys(`${prefix}*`)).sort()).toEqual(
+        [prefix + a, prefix + b, index].sort(),
+      );
+      // Losing the owner removes the entry; the last one removes the index.
       await store.patch(a, { set: {}, unset: [], expiresAt: touched, userId: null });
       expect(await redis.hexists(prefix + a, '~u')).toBe(0);
-      expect(await redis.zrange(zset, 0, '-1')).toEqual([b]);
+      expect(await redis.hkeys(index)).toEqual([b]);
       await store.destroy(b);
-      expect(await redis.exists(zset)).toBe(0);
-      expect(await redis.smembers(`${prefix}users`)).toEqual([]);
+      expect(await redis.exists(index)).toBe(0);
     });
 
-    it('clearExpired reports a member whose hash Redis already evicted, and only once', async () => {
+    it('an expired entry whose hash Redis already evicted is reported once, at the next sign-in', async () => {
       const user = 'bo';
       const key = randomKey();
       const events: unknown[] = [];
@@ -353,49 +373,48 @@ if (!redis) {
       await store.create(key, ownedRecord(user, 100));
       await new Promise((resolve) => setTimeout(resolve, 250));
       expect(await redis.exists(prefix + key)).toBe(0); // evicted through its TTL
-      expect(await redis.zscore(`${prefix}user:${user}`, key)).not.toBeNull();
-      expect(await store.clearExpired()).toBe(1);
-      expect(events).toEqual([{ key, userId: user }]);
-      expect(await redis.exists(`${prefix}user:${user}`)).toBe(0);
-      expect(await redis.sismember(`${prefix}users`, user)).toBe(0);
+      expect(await redis.hexists(`${prefix}user:${user}`, key)).toBe(1);
       expect(await store.clearExpired()).toBe(0);
+      expect(events).toEqual([]);
+      const next = randomKey();
+      await store.create(next, ownedRecord(user));
+      expect(events).toEqual([{ key, userId: user }]);
+      expect(await redis.hkeys(`${prefix}user:${user}`)).toEqual([next]);
+      await store.listByUser(user);
+      expect(events).toHaveLength(1);
     });
 
-    it('clearExpired deletes an expired hash Redis has not evicted yet, and corrects stale scores', async () => {
-      const user = 'cy';
-      const [expired, alive] = [randomKey(), randomKey()];
-      const events: unknown[] = [];
-      store.onExpired((e) => events.push(e));
-      await store.create(expired, ownedRecord(user));
-      await store.create(alive, ownedRecord(user));
-      // A Redis clock behind the app's: the hash says expired, its TTL is still long.
-      await redis.hset(prefix + expired, '~e', String(Date.now() - 1));
-      await redis.zadd(`${prefix}user:${user}`, Date.now() - 1, expired);
-      // A score behind its (live) hash.
-      await redis.zadd(`${prefix}user:${user}`, Date.now() - 1, alive);
-      expect(await store.clearExpired()).toBe(1);
-      expect(events).toEqual([{ key: expired, userId: user }]);
-      expect(await redis.exists(prefix + expired)).toBe(0);
-      expect(await redis.zscore(`${prefix}user:${user}`, alive)).toBe(
-        await redis.hget(prefix + alive, '~e'),
-      );
-      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([alive]);
+    it('a user index that is not a hash is replaced, never a lock-out', async () => {
+      const user = 'broken';
+      await redis.set(`${prefix}user:${user}`, 'not a hash');
+      const key = randomKey();
+      expect(
+        await store.create(key, ownedRecord(user), { max: 1, onLimit: 'refuse' }),
+      ).toMatchObject({ written: true });
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([key]);
+      await redis.set(`${prefix}user:${user}`, 'broken again');
+      expect(await store.listByUser(user)).toEqual([]);
+      expect(await store.destroy(key)).toBe(true);
     });
 
-    it('clearExpired walks many users and prunes in batches', async () => {
-      const events: { key: string; userId?: string }[] = [];
-      store.onExpired((e) => events.push(e));
-      const users = Array.from({ length: 250 }, (_, i) => `many-${i}`);
-      await Promise.all(users.map((u) => store.create(randomKey(), ownedRecord(u, 100))));
-      const busy = 'busy';
-      await Promise.all(
-        Array.from({ length: 1200 }, () => store.create(randomKey(), ownedRecord(busy, 100))),
+    it('waitForReplicas fails a write that no replica acknowledged (this server has none)', async () => {
+      const waiting = new RedisStore({
+        client: redis,
+        prefix,
+        waitForReplicas: { replicas: 1, timeoutMs: 50 },
+      });
+      await expect(waiting.create(randomKey(), sampleRecord())).rejects.toThrow(
+        /0 of 1 replica\(s\) acknowledged/,
       );
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      expect(await store.clearExpired()).toBe(1450);
-      expect(new Set(events.map((e) => e.key)).size).toBe(1450);
-      expect(events.filter((e) => e.userId === busy)).toHaveLength(1200);
-      expect(await redis.scard(`${prefix}users`)).toBe(0);
+      const noPipeline: RedisClientLike = {
+        evalsha: (...args) => redis.evalsha(...args),
+        eval: (...args) => redis.eval(...args),
+        hgetall: (key) => redis.hgetall(key),
+      };
+      expect(
+        () =>
+          new RedisStore({ client: noPipeline, waitForReplicas: { replicas: 1, timeoutMs: 1 } }),
+      ).toThrow(TypeError);
     });
 
     it('get removes a corrupt owned record together with its index entry', async () => {
@@ -410,6 +429,247 @@ if (!redis) {
     it('never quits the client', async () => {
       await store.clearExpired();
       expect(redis.status).toBe('ready');
+    });
+  });
+}
+
+if (!cluster) {
+  describe.skip('RedisStore on a Redis Cluster (the cluster could not start)', () => {
+    it('needs redis-server with cluster support', () => undefined);
+  });
+} else {
+  const clusterClient = cluster.client();
+  clusterClient.on('error', () => undefined);
+  afterAll(() => clusterClient.disconnect());
+
+  describeSessionStore('RedisStore on a Redis Cluster', {
+    setup: async () => harnessOn(clusterClient),
+    corruptions: CORRUPTIONS,
+    clearExpiredCounts: false,
+  });
+
+  describe('RedisStore on a Redis Cluster: specifics', () => {
+    let prefix: string;
+    let store: RedisStore;
+    const user = 'cluster-user';
+
+    beforeEach(() => {
+      prefix = `${uniqueName('test_cl')}:`;
+      store = new RedisStore({ client: clusterClient, prefix });
+    });
+    afterEach(() => deleteRedisPrefix(clusterClient, prefix));
+
+    /**
+     * The cluster client, except that the next script call whose first key is `key` waits at `reached`
+     * until `release()` (or fails with `error`): the test runs other operations in between.
+     */
+    function holding(key: string, error?: Error) {
+      let reach!: () => void;
+      let release!: () => void;
+      const reached = new Promise<void>((resolve) => (reach = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let armed = true;
+      const client: RedisClientLike = {
+        evalsha: async (sha, numkeys, ...args) => {
+          if (armed && args[0] === key) {
+            armed = false;
+            reach();
+            await released;
+            if (error) throw error;
+          }
+          return clusterClient.evalsha(sha, numkeys, ...args);
+        },
+        eval: (...args) => clusterClient.eval(...args),
+        hgetall: (k) => clusterClient.hgetall(k),
+        isCluster: true,
+      };
+      return { store: new RedisStore({ client, prefix }), reached, release };
+    }
+
+    it('rename: between the claim and the write, the record is readable under neither id and the old id is dead', async () => {
+      const [from, to] = [randomKey(), randomKey()];
+      const record = ownedRecord(user);
+      await store.create(from, record);
+      const held = holding(prefix + to);
+      const renaming = held.store.rename(from, to);
+      await held.reached;
+      expect(await store.get(from)).toBeUndefined();
+      expect(await store.get(to)).toBeUndefined();
+      const patch = { set: { late: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
+      expect(await store.patch(from, patch)).toBe(false);
+      expect(await store.touch(from, Date.now() + 60_000, record.meta)).toBe(false);
+      expect(await store.rename(from, randomKey())).toBe(false);
+      expect(await store.destroy(from)).toBe(false);
+      held.release();
+      expect(await renaming).toBe(true);
+      expect(await store.get(to)).toEqual(record);
+      expect(await store.get(from)).toBeUndefined();
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([to]);
+    });
+
+    it('rename: when writing the new id fails, the record goes back under the old one', async () => {
+      const [from, to] = [randomKey(), randomKey()];
+      const record = ownedRecord(user);
+      await store.create(from, record);
+      const held = holding(prefix + to, new Error('node lost'));
+      const renaming = held.store.rename(from, to);
+      await held.reached;
+      held.release();
+      await expect(renaming).rejects.toThrow('node lost');
+      expect(await store.get(from)).toEqual(record);
+      expect(await store.get(to)).toBeUndefined();
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([from]);
+    });
+
+    it('rename: a session evicted between the steps stays evicted (the rename fails)', async () => {
+      const [from, to, other] = [randomKey(), randomKey(), randomKey()];
+      await store.create(from, ownedRecord(user));
+      const held = holding(`${prefix}user:${user}`);
+      const renaming = held.store.rename(from, to);
+      await held.reached; // claimed and written under `to`; the index still names `from`
+      const login = await store.create(other, ownedRecord(user), {
+        max: 1,
+        onLimit: 'evict-oldest',
+      });
+      expect(login).toEqual({ written: true, refused: false, evicted: [from] });
+      held.release();
+      expect(await renaming).toBe(false);
+      expect(await store.get(to)).toBeUndefined();
+      expect(await store.get(from)).toBeUndefined();
+      expect((await store.listByUser(user)).map((e) => e.key)).toEqual([other]);
+    });
+
+    it('rename: of 10 concurrent rotations from two instances, exactly one wins', async () => {
+      const from = randomKey();
+      const record = ownedRecord(user);
+      await store.create(from, record);
+      const siblingClient = cluster.client();
+      try {
+        const sibling = new RedisStore({ client: siblingClient, prefix });
+        const targets = Array.from({ length: 10 }, () => randomKey());
+        const results = await Promise.all(
+          targets.map((to, i) => (i % 2 ? store : sibling).rename(from, to)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = targets[results.indexOf(true)]!;
+        for (const to of targets)
+          expect(await store.get(to)).toEqual(to === winner ? record : undefined);
+        expect((await store.listByUser(user)).map((e) => e.key)).toEqual([winner]);
+      } finally {
+        siblingClient.disconnect();
+      }
+    });
+
+    it('round trips per operation (each a script or HGETALL on one slot)', async () => {
+      const counting = countingClient(clusterClient);
+      const counted = new RedisStore({ client: counting.client, prefix });
+      const measure = async (op: () => Promise<unknown>): Promise<string[]> => {
+        counting.calls.length = 0;
+        await op();
+        // A script's first run on a master costs one more (EVAL after NOSCRIPT), once per server.
+        return counting.calls.filter((c) => c !== 'eval');
+      };
+      const anonymous = randomKey();
+      expect(await measure(() => counted.create(anonymous, sampleRecord()))).toEqual(['evalsha']);
+      expect(await measure(() => counted.get(anonymous))).toEqual(['hgetall']);
+      const same = { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
+      expect(await measure(() => counted.patch(anonymous, same))).toEqual(['evalsha']);
+      const owned = randomKey();
+      const record = ownedRecord(user);
+      // Signed in: the session's slot, then the user's.
+      expect(await measure(() => counted.create(owned, record))).toEqual(['evalsha', 'evalsha']);
+      const kept = { set: { a: 1 }, unset: [], expiresAt: record.expiresAt };
+      expect(await measure(() => counted.patch(owned, kept))).toEqual(['evalsha']);
+      const moved = { set: { a: 2 }, unset: [], expiresAt: record.expiresAt + 1000 };
+      expect(await measure(() => counted.patch(owned, moved))).toEqual(['evalsha', 'evalsha']);
+      expect(await measure(() => counted.touch(owned, Date.now() + 90_000, record.meta))).toEqual([
+        'evalsha',
+        'evalsha',
+      ]);
+      const to = randomKey();
+      expect(await measure(() => counted.rename(owned, to))).toEqual([
+        'evalsha',
+        'evalsha',
+        'evalsha',
+      ]);
+      // Sign-in evicting one: create, limit check, then the evicted session's delete.
+      expect(
+        await measure(() =>
+          counted.create(randomKey(), ownedRecord(user), { max: 1, onLimit: 'evict-oldest' }),
+        ),
+      ).toEqual(['evalsha', 'evalsha', 'evalsha']);
+      expect(await measure(() => counted.listByUser(user))).toEqual(['evalsha', 'hgetall']);
+      expect(await measure(() => counted.rename(anonymous, randomKey()))).toEqual([
+        'evalsha',
+        'evalsha',
+      ]);
+      expect(await measure(() => counted.clearExpired())).toEqual([]);
+    });
+
+    it('waitForReplicas: each write is pipelined with WAIT on its node and succeeds once a replica has it', async () => {
+      const counting = countingClient(clusterClient);
+      const waiting = new RedisStore({
+        client: counting.client,
+        prefix,
+        waitForReplicas: { replicas: 1, timeoutMs: 2000 },
+      });
+      const key = randomKey();
+      expect(await waiting.create(key, ownedRecord(user))).toBe(true);
+      expect(counting.calls).toEqual(['pipeline', 'pipeline']);
+      expect(
+        await waiting.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 }),
+      ).toBe(true);
+      expect((await waiting.get(key))?.data.a).toBe(1);
+    });
+
+    it('every key under the prefix has a TTL after a mixed workload, on every master', async () => {
+      const users = ['t1', 't2', 't3'];
+      const keys: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const key = randomKey();
+        const owner = users[i % 3]!;
+        if (i % 4 === 0) await store.create(key, sampleRecord());
+        else await store.create(key, ownedRecord(owner), { max: 5, onLimit: 'evict-oldest' });
+        keys.push(key);
+      }
+      for (const [i, key] of keys.entries()) {
+        if (i % 5 === 0) await store.touch(key, Date.now() + 120_000, { createdAt: 1 });
+        if (i % 5 === 1)
+          await store.patch(
+            key,
+            {
+              set: { x: i },
+              unset: [],
+              expiresAt: Date.now() + 90_000,
+              userId: users[(i + 1) % 3]!,
+            },
+            { max: 4, onLimit: 'evict-oldest' },
+          );
+        if (i % 5 === 2) await store.rename(key, randomKey());
+        if (i % 5 === 3) await store.destroy(key);
+        if (i % 5 === 4)
+          await store.patch(key, {
+            set: {},
+            unset: [],
+            expiresAt: Date.now() + 60_000,
+            userId: null,
+          });
+      }
+      for (const u of users) await store.listByUser(u);
+      let seen = 0;
+      for (const node of clusterClient.nodes('master')) {
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+          cursor = next;
+          for (const k of found) {
+            seen++;
+            expect([k, await node.pttl(k)]).toEqual([k, expect.any(Number)]);
+            expect(await node.pttl(k)).toBeGreaterThan(0);
+          }
+        } while (cursor !== '0');
+      }
+      expect(seen).toBeGreaterThan(10);
     });
   });
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type {
   ExpiredSession,
   JsonValue,
+  LimitedWrite,
   SessionMeta,
   SessionRecord,
   SessionStore,
@@ -32,7 +33,8 @@ export interface ConformanceOptions {
   corruptions?: string[];
   /**
    * Whether `clearExpired()` removes and counts expired records itself (false: the backend expires
-   * them, `clearExpired()` returns 0, and `rawExists` proves they are gone).
+   * them, `clearExpired()` returns 0, `rawExists` proves they are gone, and expired signed-in sessions
+   * are reported when their user's index is next read or written).
    */
   clearExpiredCounts: boolean;
 }
@@ -322,6 +324,14 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
       };
       const byKey = (a: { key: string }, b: { key: string }): number =>
         a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+      /** Whatever reports expired owned sessions: clearExpired(), or reading each user's index. */
+      const sweep = async (users: string[], stores: SessionStore[] = [store]): Promise<number> => {
+        const counts = await Promise.all(stores.map((s) => s.clearExpired()));
+        if (!options.clearExpiredCounts) {
+          await Promise.all(stores.flatMap((s) => users.map((u) => s.listByUser(u))));
+        }
+        return counts.reduce((a, b) => a + b, 0);
+      };
 
       it('create with a userId: get returns it, listByUser lists key, expiresAt and meta', async () => {
         const user = userOf();
@@ -438,7 +448,7 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
         expect(await store.listByUser(user)).toEqual([]);
       });
 
-      it('listByUser omits expired sessions without reporting or pruning them', async () => {
+      it('listByUser omits expired sessions; each is reported once', async () => {
         const user = userOf();
         const [expired, live] = [randomKey(), randomKey()];
         const events = collect(store);
@@ -450,23 +460,27 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
           { key: live, expiresAt: record.expiresAt, meta: record.meta },
         ]);
         expect(await store.listByUser(user)).toHaveLength(1);
-        expect(events).toEqual([]);
-        // Still there for clearExpired() to report.
-        await store.clearExpired();
+        if (options.clearExpiredCounts) {
+          // Listing never reports: the entry is still there for clearExpired() to report.
+          expect(events).toEqual([]);
+          await store.clearExpired();
+        }
         expect(events).toEqual([{ key: expired, userId: user }]);
+        await sweep([user]);
+        expect(events).toHaveLength(1);
       });
 
-      it('an expired owned session is reported once by clearExpired, with its userId', async () => {
+      it('an expired owned session is reported once, with its userId', async () => {
         const user = userOf();
         const key = randomKey();
         const events = collect(store);
         await store.create(key, ownedRecord(user, 200));
         await store.create(randomKey(), ownedRecord(user));
         await sleep(400);
-        const count = await store.clearExpired();
+        const count = await sweep([user]);
         expect(events.filter((e) => e.key === key)).toEqual([{ key, userId: user }]);
-        expect(count).toBe(events.length);
-        expect(await store.clearExpired()).toBe(0);
+        if (options.clearExpiredCounts) expect(count).toBe(events.length);
+        expect(await sweep([user])).toBe(0);
         expect(events.filter((e) => e.key === key)).toHaveLength(1);
         expect(await store.listByUser(user)).toHaveLength(1);
         expect(await harness.rawExists?.(key)).not.toBe(true);
@@ -476,9 +490,10 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
         const heard: ExpiredSession[] = [];
         const unsubscribe = store.onExpired((e) => heard.push(e));
         unsubscribe();
-        await store.create(randomKey(), ownedRecord(userOf(), 100));
+        const user = userOf();
+        await store.create(randomKey(), ownedRecord(user, 100));
         await sleep(250);
-        await store.clearExpired();
+        await sweep([user]);
         expect(heard).toEqual([]);
       });
 
@@ -497,10 +512,10 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
           await store.create(randomKey(), ownedRecord(user));
         }
         await sleep(400);
-        const counts = await Promise.all([...stores, ...stores].map((s) => s.clearExpired()));
+        const count = await sweep(users, [...stores, ...stores]);
         const ours = events.filter((e) => expired.some((x) => x.key === e.key));
         expect(ours.sort(byKey)).toEqual(expired.sort(byKey));
-        expect(counts.reduce((a, b) => a + b, 0)).toBe(events.length);
+        if (options.clearExpiredCounts) expect(count).toBe(events.length);
         for (const user of users) expect(await store.listByUser(user)).toHaveLength(1);
       });
 
@@ -512,7 +527,7 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
         await sleep(250);
         const fresh = ownedRecord(userOf());
         expect(await store.create(key, fresh)).toBe(true);
-        await store.clearExpired();
+        await sweep([user]);
         expect(events.filter((e) => e.key === key)).toEqual([{ key, userId: user }]);
         expect(await store.listByUser(user)).toEqual([]);
         expect(await store.listByUser(fresh.userId!)).toEqual([
@@ -520,6 +535,131 @@ export function describeSessionStore(name: string, options: ConformanceOptions):
         ]);
         expect(await store.get(key)).toEqual(fresh);
       });
+    });
+
+    describe('per-user limit (create and patch with a SessionLimit)', () => {
+      /** `count` sessions of `user`, created at 1000, 2000, ... (so the first is the oldest). */
+      const sessionsOf = async (user: string, count: number): Promise<string[]> => {
+        const keys: string[] = [];
+        for (let i = 1; i <= count; i++) {
+          const key = randomKey();
+          const record = ownedRecord(user);
+          await store.create(key, { ...record, meta: { ...record.meta, createdAt: i * 1000 } });
+          keys.push(key);
+        }
+        return keys;
+      };
+      const listed = async (user: string): Promise<string[]> =>
+        (await store.listByUser(user)).map((e) => e.key).sort();
+
+      it("'evict-oldest' removes the oldest others and reports them; the new one is written", async () => {
+        const user = userOf();
+        const [k1, k2, k3] = await sessionsOf(user, 3);
+        const key = randomKey();
+        const result = await store.create(key, ownedRecord(user), {
+          max: 2,
+          onLimit: 'evict-oldest',
+        });
+        expect(result).toMatchObject({ written: true, refused: false });
+        expect([...(result as LimitedWrite).evicted].sort()).toEqual([k1!, k2!].sort());
+        expect(await store.get(k1!)).toBeUndefined();
+        expect(await store.get(k2!)).toBeUndefined();
+        expect(await listed(user)).toEqual([k3!, key].sort());
+      });
+
+      it("'refuse' writes nothing when the user already has max others", async () => {
+        const user = userOf();
+        const keys = await sessionsOf(user, 2);
+        const key = randomKey();
+        const result = await store.create(key, ownedRecord(user), { max: 2, onLimit: 'refuse' });
+        expect(result).toEqual({ written: false, refused: true, evicted: [] });
+        expect(await store.get(key)).toBeUndefined();
+        expect(await harness.rawExists?.(key)).not.toBe(true);
+        expect(await listed(user)).toEqual([...keys].sort());
+        // Under the limit, it writes.
+        const other = randomKey();
+        expect(await store.create(other, ownedRecord(user), { max: 3, onLimit: 'refuse' })).toEqual(
+          { written: true, refused: false, evicted: [] },
+        );
+      });
+
+      it('expired sessions and other users do not count', async () => {
+        const user = userOf();
+        await store.create(randomKey(), ownedRecord(user, 100));
+        await store.create(randomKey(), ownedRecord(userOf()));
+        await sleep(250);
+        const key = randomKey();
+        const result = await store.create(key, ownedRecord(user), { max: 1, onLimit: 'refuse' });
+        expect((result as LimitedWrite).written).toBe(true);
+        expect(await listed(user)).toEqual([key]);
+      });
+
+      it('patch giving a session a new owner applies the limit; refused, the patch writes nothing', async () => {
+        const user = userOf();
+        const [k1, k2] = await sessionsOf(user, 2);
+        const anonymous = randomKey();
+        const record = sampleRecord();
+        await store.create(anonymous, record);
+        const patch = {
+          set: { signedIn: true },
+          unset: [],
+          expiresAt: record.expiresAt,
+          userId: user,
+        };
+        expect(await store.patch(anonymous, patch, { max: 2, onLimit: 'refuse' })).toEqual({
+          written: false,
+          refused: true,
+          evicted: [],
+        });
+        expect(await store.get(anonymous)).toEqual(record);
+        expect(await listed(user)).toEqual([k1!, k2!].sort());
+        expect(await store.patch(anonymous, patch, { max: 2, onLimit: 'evict-oldest' })).toEqual({
+          written: true,
+          refused: false,
+          evicted: [k1],
+        });
+        expect((await store.get(anonymous))?.userId).toBe(user);
+        expect(await listed(user)).toEqual([k2!, anonymous].sort());
+        // A session is never counted against itself: re-assigning its owner evicts nothing.
+        expect(await store.patch(anonymous, patch, { max: 2, onLimit: 'refuse' })).toMatchObject({
+          written: true,
+        });
+        // A patch of a missing session is not written, and evicts nothing.
+        const gone = { ...patch, userId: userOf() };
+        expect(await store.patch(randomKey(), gone, { max: 1, onLimit: 'evict-oldest' })).toEqual({
+          written: false,
+          refused: false,
+          evicted: [],
+        });
+      });
+
+      for (const onLimit of ['evict-oldest', 'refuse'] as const) {
+        it(`20 concurrent creates of one user on two instances leave exactly the limit (${onLimit})`, async () => {
+          const user = userOf();
+          const stores = [store, harness.sibling?.() ?? store];
+          const keys = Array.from({ length: 20 }, () => randomKey());
+          const results = (await Promise.all(
+            keys.map((key, i) =>
+              stores[i % 2]!.create(key, ownedRecord(user), { max: 3, onLimit }),
+            ),
+          )) as LimitedWrite[];
+          const live = await listed(user);
+          expect(live).toHaveLength(3);
+          const written = keys.filter((_, i) => results[i]!.written);
+          if (onLimit === 'refuse') {
+            expect(written).toHaveLength(3);
+            expect(results.filter((r) => r.refused)).toHaveLength(17);
+            expect(live).toEqual(written.sort());
+          } else {
+            expect(written).toHaveLength(20);
+            // Every session but the live ones was evicted, exactly once.
+            const evicted = results.flatMap((r) => r.evicted).sort();
+            expect(evicted).toEqual(keys.filter((k) => !live.includes(k)).sort());
+          }
+          for (const key of keys)
+            expect((await store.get(key)) !== undefined).toBe(live.includes(key));
+        });
+      }
     });
 
     for (const kind of options.corruptions ?? []) {

@@ -140,11 +140,11 @@ export class SpyStore extends MemoryStore {
     this.seen.push(key);
     return super.getSync(key);
   }
-  override create(...args: Parameters<MemoryStore['create']>): Promise<boolean> {
+  override create(...args: Parameters<MemoryStore['create']>): ReturnType<MemoryStore['create']> {
     this.record('create', args);
     return this.delayed(() => super.create(...args));
   }
-  override patch(...args: Parameters<MemoryStore['patch']>): Promise<boolean> {
+  override patch(...args: Parameters<MemoryStore['patch']>): ReturnType<MemoryStore['patch']> {
     this.record('patch', args);
     return this.delayed(() => super.patch(...args));
   }

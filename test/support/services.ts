@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import pg from 'pg';
 
 /** How long to wait for a service before calling it unreachable. */
@@ -102,12 +102,17 @@ export function uniqueName(base: string): string {
   return `${base}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
-/** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSH*). */
-export async function deleteRedisPrefix(client: Redis, prefix: string): Promise<void> {
+/** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSH*), on each master of a cluster. */
+export async function deleteRedisPrefix(client: Redis | Cluster, prefix: string): Promise<void> {
+  if (client.isCluster) {
+    for (const node of (client as Cluster).nodes('master')) await deleteRedisPrefix(node, prefix);
+    return;
+  }
   let cursor = '0';
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, keys] = await (client as Redis).scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) await client.del(...keys);
+    // One DEL per key: on a cluster node, one command may not span slots.
+    await Promise.all(keys.map((key) => (client as Redis).del(key)));
   } while (cursor !== '0');
 }

@@ -11,8 +11,9 @@ import {
   type SessionModuleOptions,
 } from '../../src/index.js';
 import { PostgresStore } from '../../src/stores/postgres.store.js';
-import { RedisStore } from '../../src/stores/redis.store.js';
+import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis.store.js';
 import { createApp } from './app.js';
+import type { RedisClusterHandle } from './redis-cluster.js';
 import { DATABASE_URL, REDIS_URL } from './services.js';
 
 /** Routes the multi-instance and outage tests drive. */
@@ -116,6 +117,20 @@ export function redisApp(
   const client = new Redis(url, { lazyConnect: false });
   client.on('error', () => undefined);
   return storeApp(new RedisStore({ client, prefix }), options, () => client.disconnect());
+}
+
+/** Boots an app on a Redis Cluster with its own ioredis `Cluster` client. */
+export function redisClusterApp(
+  cluster: RedisClusterHandle,
+  prefix: string,
+  options: SessionModuleOptions = {},
+  storeOptions: Omit<RedisStoreOptions, 'client' | 'prefix'> = {},
+): Promise<StoreApp> {
+  const client = cluster.client();
+  client.on('error', () => undefined);
+  return storeApp(new RedisStore({ client, prefix, ...storeOptions }), options, () =>
+    client.disconnect(),
+  );
 }
 
 /** Boots an app on a (possibly shared) MemoryStore: two apps on one store stand for two instances. */
