@@ -60,7 +60,12 @@ async function failover(
 
     const cookies: string[] = [];
     for (let i = 0; i < CLIENTS; i++) {
-      const res = await send(i, `/login?user=failover-${i}`);
+      // Set-up, before any kill: a login that meets a replica still catching up is retried.
+      let res = await send(i, `/login?user=failover-${i}`);
+      for (let retry = 0; retry < 3 && res.status === 503; retry++) {
+        await sleep(200);
+        res = await send(i, `/login?user=failover-${i}`);
+      }
       expect(res.status).toBe(200);
       cookies.push(sessionCookieOf(res) as string);
     }
@@ -152,6 +157,8 @@ async function failover(
     // The killed node comes back as a replica, so every master has one again.
     if (victim !== undefined) await cluster!.restart(victim);
     await cluster!.waitUntilHealthy();
+    // WAIT 1 answers only once a replica has the write: every master needs one online first.
+    await cluster!.waitUntilReplicated();
     const run = await failover(
       'waitForReplicas { replicas: 1, timeoutMs: 500 }',
       { replicas: 1, timeoutMs: 500 },

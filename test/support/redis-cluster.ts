@@ -34,6 +34,8 @@ export interface RedisClusterHandle {
   restart(port: number): Promise<void>;
   /** Resolves once every live node reports `cluster_state:ok` and all slots have a reachable master. */
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
+  /** Resolves once every master has a replica online (what `WAIT 1` needs to answer in time). */
+  waitUntilReplicated(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes the data directory. */
   stop(): Promise<void>;
 }
@@ -169,6 +171,25 @@ async function healthy(nodes: ClusterNode[], timeoutMs: number): Promise<void> {
   throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms: ${last}`);
 }
 
+async function replicated(nodes: ClusterNode[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const live = nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
+    try {
+      const infos = await Promise.all(live.map((n) => cli(n.port, 'info', 'replication')));
+      const masters = infos.filter((info) => info.includes('role:master'));
+      if (masters.length > 0 && masters.every((info) => /slave\d+:.*state=online/.test(info)))
+        return;
+      last = masters.map((info) => info.replace(/\s+/g, ' ').slice(0, 120)).join(' | ');
+    } catch (error) {
+      last = String(error);
+    }
+    await sleep(100);
+  }
+  throw new Error(`Redis Cluster masters without an online replica after ${timeoutMs} ms: ${last}`);
+}
+
 /** Starts the cluster once, cleaning up what it started if any step fails. */
 async function startOnce(): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'nest-session-cluster-'));
@@ -247,6 +268,7 @@ async function startOnce(): Promise<RedisClusterHandle> {
       }
     },
     waitUntilHealthy: (timeoutMs = 20_000) => healthy(nodes, timeoutMs),
+    waitUntilReplicated: (timeoutMs = 20_000) => replicated(nodes, timeoutMs),
     stop,
   };
 }
