@@ -27,6 +27,14 @@ export type {
   SessionModuleOptions,
 } from './module/session-module-options.interface.js';
 export { SessionInterceptor } from './http/session.interceptor.js';
+export { sessionMiddleware, type ConnectMiddleware } from './http/express-middleware.js';
+export type {
+  ExpressSession,
+  ExpressSessionMembers,
+  SessionCallback,
+  SessionCookieView,
+} from './session/session-view.js';
+export type { FlashMessage } from './flash/flash-messages.js';
 export { SessionService } from './module/session.service.js';
 export {
   SessionStore,

@@ -3,6 +3,7 @@ import { type ExecutionContext, HttpException, Inject, Injectable, Logger } from
 import type { SessionConfig } from '../module/session-config.js';
 import { SESSION_CONFIG } from '../module/session.module-definition.js';
 import { RequestSession } from '../session/request-session.js';
+import { attachView, pendingSave } from '../session/session-view.js';
 import { SessionEvents } from '../session/session-events.js';
 import { SessionStoreUnavailableError } from '../session/session.errors.js';
 import { StoreGateway } from '../session/store-gateway.js';
@@ -110,11 +111,12 @@ export class SessionLoader {
    */
   commit(session: RequestSession, res: ServerResponse, status: number): Promise<void> | undefined {
     if (status >= 500 || unavailableSession.is(session)) return undefined;
-    if (!session.needsSave()) {
+    const saving = pendingSave(session);
+    if (!saving) {
       this.writeHeaders(session, res);
       return undefined;
     }
-    return session.save().then(() => this.writeHeaders(session, res));
+    return saving.then(() => this.writeHeaders(session, res));
   }
 
   /** The gate's hook: commits the request's session, waiting for a load still under way. */
@@ -189,7 +191,8 @@ export class SessionLoader {
       incoming?.key,
     );
     req[LOADED] = session;
-    req.session = session;
+    // Express libraries (passport) see the express-session surface; it is the same object `@Session()` gives.
+    req.session = attachView(session);
     return session;
   }
 

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { concat, defer, EMPTY, from, ignoreElements, mergeMap, Observable } from 'rxjs';
 import type { RequestSession } from '../session/request-session.js';
+import { pendingSave } from '../session/session-view.js';
 import { requestOf } from './context-request.js';
 import { sessionContext } from './session-context.js';
 import { SessionLoader } from './session-loader.js';
@@ -45,5 +46,5 @@ export class SessionInterceptor implements NestInterceptor {
 
 /** Saves the session once the handler is done, if it changed; emits nothing. */
 function saveAfter(session: RequestSession): Observable<never> {
-  return defer(() => (session.needsSave() ? from(session.save()) : EMPTY)).pipe(ignoreElements());
+  return defer(() => pendingSave(session) ?? EMPTY).pipe(ignoreElements());
 }

@@ -7,6 +7,7 @@ import { type SessionEvent, SessionEvents } from '../session/session-events.js';
 import { handleOf, storeKeyOf } from '../crypto/session-id.js';
 import type { SessionInfo } from '../session/session-info.interface.js';
 import type { Session } from '../session/session.interface.js';
+import { exposed } from '../session/session-view.js';
 
 /** Sessions outside a controller: the current request's session, account-level control, admin operations. */
 @Injectable()
@@ -29,7 +30,7 @@ export class SessionService {
   current<T extends object = Record<string, unknown>>(): Session<T> {
     const session = sessionContext.getStore();
     if (!session) throw new SessionNotAvailableError();
-    return session as unknown as Session<T>;
+    return exposed<T>(session);
   }
 
   /** The handle of a session (as in `listForUser()`), or `null` while it is not stored; marks "this device". */

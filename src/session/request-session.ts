@@ -6,6 +6,7 @@ import type { Session, SessionKey } from './session.interface.js';
 import type { JsonValue, SessionMeta, SessionRecord } from '../stores/session-store.js';
 import { storeKeyOf } from '../crypto/session-id.js';
 import type { StoreGateway } from './store-gateway.js';
+import { addFlash, type FlashMessage, takeFlashes } from '../flash/flash-messages.js';
 
 /** What the response must do with the cookie after a commit. */
 export type CookieAction = 'set' | 'clear' | undefined;
@@ -197,8 +198,42 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this.changed = undefined;
     this.removed = undefined;
     this.emptied = false;
-    this._modified = false;
+    // Django: a flushed session reads as modified (its deletion is this request's change).
+    this._modified = true;
     this.cookieAction = this.hadCookie ? 'clear' : undefined;
+  }
+
+  /** Re-reads the stored record, dropping unsaved changes (express-session's `reload`); gone = empty. */
+  async reload(): Promise<void> {
+    this._accessed = true;
+    const record = this._id === null ? undefined : await this.gateway.load(this.storeKey(this._id));
+    if (record && record.expiresAt > this.config.now()) {
+      this.data = record.data as Data;
+      this.meta = record.meta;
+      this.storedExpiresAt = record.expiresAt;
+      this.storedOwner = record.userId;
+    } else {
+      if (this._id !== null) this.cookieAction = this.hadCookie ? 'clear' : undefined;
+      this.setId(null);
+      this.data = {};
+      this.meta = this.freshMeta();
+      this.storedOwner = undefined;
+    }
+    this.markSaved();
+  }
+
+  /** Moves the stored expiry forward on the next save (express-session's `touch`). */
+  touch(): void {
+    this.expiryChanged = true;
+    this._modified = true;
+  }
+
+  flash(level: string, message: string): void {
+    addFlash(this, level, message);
+  }
+
+  consumeFlashes(): FlashMessage[] {
+    return takeFlashes(this);
   }
 
   async save(): Promise<void> {
