@@ -2,6 +2,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import { type ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { SessionConfig } from '../module/session-config.js';
 import { SESSION_CONFIG } from '../module/session.module-definition.js';
+import { verifyAuthHash } from '../auth/auth-hash.js';
 import { RequestSession } from '../session/request-session.js';
 import { attachView, pendingSave } from '../session/session-view.js';
 import { SessionEvents } from '../session/session-events.js';
@@ -164,8 +165,13 @@ export class SessionLoader {
     if (!incoming) return this.open(req, res, undefined, undefined);
     const record = this.gateway.load(incoming.key);
     return record instanceof Promise
-      ? record.then((found) => this.open(req, res, incoming, found))
-      : this.open(req, res, incoming, record);
+      ? record.then((found) => this.verified(this.open(req, res, incoming, found)))
+      : this.verified(this.open(req, res, incoming, record));
+  }
+
+  /** The session, flushed first if its user's credentials changed since it signed in (`authHashOf`). */
+  private verified(session: RequestSession): RequestSession | Promise<RequestSession> {
+    return this.config.authHashOf ? verifyAuthHash(session, this.config) : session;
   }
 
   /** The request's session over what the store returned for its cookie. */

@@ -30,6 +30,8 @@ export interface SessionConfig {
   cleanupInterval: number;
   now: () => number;
   load: 'eager' | 'on-demand';
+  authHashOf: SessionModuleOptions['authHashOf'];
+  csrfTrustedOrigins: string[];
 }
 
 /** Fills in defaults and rejects options that cannot work, with a message saying what to change. */
@@ -63,6 +65,8 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     cleanupInterval: options.cleanupInterval ?? 60,
     now: options.now ?? Date.now,
     load: options.load ?? 'eager',
+    authHashOf: options.authHashOf,
+    csrfTrustedOrigins: (options.csrf?.trustedOrigins ?? []).map((o) => o.replace(/\/+$/, '')),
   };
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(config.cookieName)) {
     throw new SessionConfigError(`cookie.name "${config.cookieName}" is not a valid cookie name.`);
@@ -93,6 +97,11 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
   }
   if (config.load !== 'eager' && config.load !== 'on-demand') {
     throw new SessionConfigError("load is 'eager' or 'on-demand'.");
+  }
+  if (config.authHashOf !== undefined && !config.signer.enabled) {
+    throw new SessionConfigError(
+      'authHashOf needs a secret: the stored auth hash is an HMAC with it (set the secret option).',
+    );
   }
   if (config.sameSite === 'none' && config.secure === false) {
     throw new SessionConfigError(

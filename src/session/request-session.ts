@@ -107,6 +107,11 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     return this;
   }
 
+  /** The value under `key` without marking the session accessed (the library's own checks). */
+  peek(key: string): unknown {
+    return this.data[key];
+  }
+
   has(key: SessionKey<T>): boolean {
     this._accessed = true;
     return Object.hasOwn(this.data, key);
