@@ -24,6 +24,7 @@ export { SessionModule } from './module/session.module.js';
 export { SESSION_MODULE_OPTIONS } from './module/session.module-definition.js';
 export type {
   SessionCookieOptions,
+  SessionCsrfOptions,
   SessionModuleOptions,
 } from './module/session-module-options.interface.js';
 export { SessionInterceptor } from './http/session.interceptor.js';
@@ -35,7 +36,9 @@ export type {
   SessionCookieView,
 } from './session/session-view.js';
 export type { FlashMessage } from './flash/flash-messages.js';
-export { SessionService } from './module/session.service.js';
+export { SessionService, type LoginOptions } from './module/session.service.js';
+export { CsrfGuard } from './csrf/csrf.guard.js';
+export { SkipCsrf } from './decorators/skip-csrf.decorator.js';
 export {
   SessionStore,
   type ExpiredSession,

@@ -47,9 +47,13 @@ export function readSessionCookie(
 
 /** Whether the response may carry a `Secure` cookie. */
 function isSecure(req: IncomingMessage, config: SessionConfig): boolean {
-  if (config.secure !== 'auto') return config.secure;
-  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-  if (!config.trustProxy) return false;
+  return config.secure === 'auto' ? isHttps(req, config.trustProxy) : config.secure;
+}
+
+/** Whether the request arrived over HTTPS (per `X-Forwarded-Proto` only behind a trusted proxy). */
+export function isHttps(req: IncomingMessage, trustProxy: boolean): boolean {
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
+  if (!trustProxy) return false;
   const proto = req.headers['x-forwarded-proto'];
   const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
   return first === 'https';
