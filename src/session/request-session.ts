@@ -238,7 +238,10 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   }
 
   consumeFlashes(): FlashMessage[] {
-    return takeFlashes(this);
+    const messages = takeFlashes(this);
+    // The record stays even if now empty: deleting it would lose a message another tab adds meanwhile.
+    if (messages.length > 0) this.emptied = false;
+    return messages;
   }
 
   async save(): Promise<void> {
