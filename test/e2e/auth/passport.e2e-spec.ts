@@ -32,6 +32,7 @@ import {
   Session,
   sessionMiddleware,
   SessionModule,
+  SessionService,
   type SessionStore,
 } from '../../../src/index.js';
 import { sessionCookieOf } from '../../support/app.js';
@@ -42,6 +43,8 @@ interface User {
   username: string;
 }
 const USERS = [{ id: 1, username: 'ada', password: 'secret' }];
+/** Bumped by a password change: what `authHashOf` returns for user 1. */
+let credentialVersion = 0;
 
 type AuthRequest = Request & {
   session: ExpressSession;
@@ -107,6 +110,22 @@ function called(run: (done: (err?: unknown) => void) => void): Promise<void> {
 
 @Controller()
 class AuthController {
+  constructor(private readonly sessions: SessionService) {}
+
+  /** Login that also stores the session auth hash. */
+  @UseGuards(LocalAuthGuard)
+  @Post('login-hashed')
+  async loginHashed(@Req() req: AuthRequest): Promise<{ user: User | undefined }> {
+    await this.sessions.updateAuthHash(req.session, req.user!.id);
+    return { user: req.user };
+  }
+
+  @Post('password')
+  password(): string {
+    credentialVersion++;
+    return 'changed';
+  }
+
   @UseGuards(LocalAuthGuard)
   @Post('login')
   login(@Req() req: AuthRequest): { user: User | undefined } {
@@ -225,7 +244,12 @@ class PassportSessionMiddlewareModule implements NestModule {
 async function boot(store: SessionStore, mount: 'app.use' | 'module'): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      SessionModule.forRoot({ store, cleanupInterval: 0 }),
+      SessionModule.forRoot({
+        store,
+        cleanupInterval: 0,
+        secret: 'passport-test',
+        authHashOf: (id) => (id === '1' ? `v${credentialVersion}` : undefined),
+      }),
       PassportModule.register({ session: true }),
       ...(mount === 'module' ? [PassportSessionMiddlewareModule] : []),
     ],
@@ -358,6 +382,20 @@ describe.each(backends)('passport on %s', (_name, backend) => {
         steps: ['save', 'regenerate', 'reload:2', 'destroy'],
         idChanged: true,
       });
+    });
+
+    maybe('with updateAuthHash after logIn, a password change logs every device out', async () => {
+      const devices: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await http()
+          .post('/login-hashed')
+          .send({ username: 'ada', password: 'secret' })
+          .expect(201);
+        devices.push(`sessionid=${sessionCookieOf(res)!.value}`);
+      }
+      for (const cookie of devices) await http().get('/me').set('Cookie', cookie).expect(200);
+      await http().post('/password').expect(201);
+      for (const cookie of devices) await http().get('/me').set('Cookie', cookie).expect(403);
     });
 
     maybe('@Session() and req.session are one object', async () => {
