@@ -58,7 +58,9 @@ ${contents}
 <h2>Operations</h2>
 ${forms}
 <h2>Login</h2>
-${account}`,
+${account}
+<p>Second flow: <a href="/passport/login">log in with passport-local</a> (CSRF-protected forms, flash
+messages, change password).</p>`,
     );
   }
 }

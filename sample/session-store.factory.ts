@@ -7,6 +7,7 @@ import {
   type SessionModuleOptions,
   type SessionStore,
 } from '../src/index.js';
+import { passwordHashOf } from './users.js';
 
 /** The store the sample runs on, and how to release the connection the sample opened for it. */
 export interface SampleStore {
@@ -86,6 +87,8 @@ export function sessionOptions(sample: SampleStore): SessionModuleOptions {
     // At most 5 live sessions per user (the "your sessions" page lists them): a sixth login evicts the
     // user's oldest session (the default `onLimit: 'evict-oldest'`; `'refuse'` would answer 409 instead).
     maxSessionsPerUser: 5,
+    // The session auth hash: a session signed in with it ends once its user's password hash changes.
+    authHashOf: (userId) => passwordHashOf(Number(userId)),
   };
 }
 

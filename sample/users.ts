@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A user of the sample application. */
 export interface User {
@@ -29,4 +29,38 @@ export function authenticate(username: string, password: string): User | undefin
 export function findUser(id: number): User | undefined {
   const found = USERS.find((u) => u.id === id);
   return found && { id: found.id, username: found.username, email: found.email };
+}
+
+/**
+ * The passport flow's credentials: a salted hash per user (a real app uses a slow KDF). Changing the
+ * password, even to the same one, gives a new salt, so the session auth hash of every other device fails.
+ */
+const passwordHashes = new Map<number, string>();
+
+function hashPassword(password: string, salt = randomBytes(8).toString('hex')): string {
+  return `${salt}$${createHash('sha256').update(`${salt}:${password}`).digest('hex')}`;
+}
+
+/** The stored password hash of a user: what `authHashOf` hands to the session auth hash. */
+export function passwordHashOf(id: number): string | undefined {
+  const found = USERS.find((u) => u.id === id);
+  if (!found) return undefined;
+  let hash = passwordHashes.get(id);
+  if (!hash) passwordHashes.set(id, (hash = hashPassword(found.password)));
+  return hash;
+}
+
+/** Checks a password against the stored hash (the passport flow's login). */
+export function checkPassword(username: string, password: string): User | undefined {
+  const found = USERS.find((u) => u.username === username);
+  const stored = found && passwordHashOf(found.id);
+  if (!found || !stored) return undefined;
+  return sameSecret(stored, hashPassword(password, stored.split('$')[0]))
+    ? findUser(found.id)
+    : undefined;
+}
+
+/** Sets a new password (a new salt and hash). */
+export function changePassword(id: number, password: string): void {
+  passwordHashes.set(id, hashPassword(password));
 }

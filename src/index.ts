@@ -28,10 +28,21 @@ export { SESSION_MODULE_OPTIONS } from './module/session.module-definition.js';
 export type { TrustProxyOption } from './http/proxy-trust.js';
 export type {
   SessionCookieOptions,
+  SessionCsrfOptions,
   SessionModuleOptions,
 } from './module/session-module-options.interface.js';
 export { SessionInterceptor } from './http/session.interceptor.js';
-export { SessionService } from './module/session.service.js';
+export { sessionMiddleware, type ConnectMiddleware } from './http/express-middleware.js';
+export type {
+  ExpressSession,
+  ExpressSessionMembers,
+  SessionCallback,
+  SessionCookieView,
+} from './session/session-view.js';
+export type { FlashMessage } from './flash/flash-messages.js';
+export { SessionService, type LoginOptions } from './module/session.service.js';
+export { CsrfGuard } from './csrf/csrf.guard.js';
+export { SkipCsrf } from './decorators/skip-csrf.decorator.js';
 export {
   SessionStore,
   type ExpiredSession,

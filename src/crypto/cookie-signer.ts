@@ -29,6 +29,11 @@ export class CookieSigner {
     this.keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
   }
 
+  /** HMAC-SHA256 (base64url) of `value` with each secret, the current one first (for auth hashes). */
+  digests(value: string): string[] {
+    return this.keys.map((key) => hmac(key, value));
+  }
+
   /** Whether cookies are signed at all (at least one secret is configured). */
   get enabled(): boolean {
     return this.keys.length > 0;

@@ -12,6 +12,7 @@ import { SessionLoader } from '../http/session-loader.js';
 import { ALLOW_ANONYMOUS } from '../module/session.constants.js';
 import { safeNextPath } from '../http/safe-redirect.js';
 import type { Session } from '../session/session.interface.js';
+import { exposed } from '../session/session-view.js';
 
 /** What `SessionGuard` reads of the module's options. */
 export interface SessionGuardOptions {
@@ -48,7 +49,8 @@ export class SessionGuard implements CanActivate {
 
   /** The call's session, or `undefined` where the context carries no request (the guard then denies). */
   protected async loadSession(context: ExecutionContext): Promise<Session | undefined> {
-    return this.loader.loadFor(context);
+    const session = await this.loader.loadFor(context);
+    return session && exposed(session);
   }
 
   /** Whether the handler or controller is marked `@AllowAnonymous()`. */

@@ -2,7 +2,9 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import { type ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { SessionConfig } from '../module/session-config.js';
 import { SESSION_CONFIG } from '../module/session.module-definition.js';
+import { verifyAuthHash } from '../auth/auth-hash.js';
 import { RequestSession } from '../session/request-session.js';
+import { attachView, pendingSave } from '../session/session-view.js';
 import { SessionEvents } from '../session/session-events.js';
 import { SessionStoreUnavailableError } from '../session/session.errors.js';
 import { StoreGateway } from '../session/store-gateway.js';
@@ -121,11 +123,12 @@ export class SessionLoader {
       }
       return undefined;
     }
-    if (!session.needsSave()) {
+    const saving = pendingSave(session);
+    if (!saving) {
       this.writeHeaders(session, res);
       return undefined;
     }
-    return session.save().then(() => this.writeHeaders(session, res));
+    return saving.then(() => this.writeHeaders(session, res));
   }
 
   /** The gate's hook: commits the request's session, waiting for a load still under way. */
@@ -179,8 +182,13 @@ export class SessionLoader {
     if (!incoming) return this.open(req, res, undefined, undefined);
     const record = this.gateway.load(incoming.key);
     return record instanceof Promise
-      ? record.then((found) => this.open(req, res, incoming, found))
-      : this.open(req, res, incoming, record);
+      ? record.then((found) => this.verified(this.open(req, res, incoming, found)))
+      : this.verified(this.open(req, res, incoming, record));
+  }
+
+  /** The session, flushed first if its user's credentials changed since it signed in (`authHashOf`). */
+  private verified(session: RequestSession): RequestSession | Promise<RequestSession> {
+    return this.config.authHashOf ? verifyAuthHash(session, this.config) : session;
   }
 
   /** The request's session over what the store returned for its cookie. */
@@ -206,7 +214,8 @@ export class SessionLoader {
       incoming?.key,
     );
     req[LOADED] = session;
-    req.session = session;
+    // Express libraries (passport) see the express-session surface; it is the same object `@Session()` gives.
+    req.session = attachView(session);
     return session;
   }
 

@@ -16,6 +16,7 @@ import {
   of,
 } from 'rxjs';
 import type { RequestSession } from '../session/request-session.js';
+import { pendingSave } from '../session/session-view.js';
 import { requestOf } from './context-request.js';
 import { sessionContext } from './session-context.js';
 import { SessionLoader } from './session-loader.js';
@@ -60,5 +61,5 @@ export class SessionInterceptor implements NestInterceptor {
 
 /** Saves the session if it changed; emits nothing. */
 function saveNow(session: RequestSession): Observable<never> {
-  return defer(() => (session.needsSave() ? from(session.save()) : EMPTY)).pipe(ignoreElements());
+  return defer(() => pendingSave(session) ?? EMPTY).pipe(ignoreElements());
 }

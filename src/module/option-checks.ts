@@ -86,11 +86,7 @@ export function stringOption<T extends string | undefined>(
 }
 
 /** `value` unless undefined, checked to be a function. */
-export function functionOption<T extends (...args: never[]) => unknown>(
-  option: string,
-  value: unknown,
-  fallback: T,
-): T {
+export function functionOption<T>(option: string, value: unknown, fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'function') fail(option, value, 'it must be a function');
   return value as T;

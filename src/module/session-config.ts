@@ -47,6 +47,8 @@ export interface SessionConfig {
   cleanupInterval: number;
   now: () => number;
   load: 'eager' | 'on-demand';
+  authHashOf: SessionModuleOptions['authHashOf'];
+  csrfTrustedOrigins: string[];
 }
 
 /** A cookie `Domain` the `cookie` serializer accepts: a host name (optionally with a leading dot), no `;`. */
@@ -156,6 +158,8 @@ const OPTION_KEYS = [
   'cleanupInterval',
   'now',
   'load',
+  'authHashOf',
+  'csrf',
   'isGlobal',
 ] as const;
 const COOKIE_KEYS = ['name', 'domain', 'path', 'secure', 'httpOnly', 'sameSite'] as const;
@@ -238,9 +242,20 @@ export function resolveSessionConfig(options: SessionModuleOptions = {}): Sessio
     }),
     now: functionOption('now', options.now, Date.now),
     load: oneOf('load', options.load, ['eager', 'on-demand'], 'eager'),
+    authHashOf: functionOption<SessionModuleOptions['authHashOf']>(
+      'authHashOf',
+      options.authHashOf,
+      undefined,
+    ),
+    csrfTrustedOrigins: (options.csrf?.trustedOrigins ?? []).map((o) => o.replace(/\/+$/, '')),
   };
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(config.cookieName)) {
     throw new SessionConfigError(`cookie.name "${config.cookieName}" is not a valid cookie name.`);
+  }
+  if (config.authHashOf !== undefined && !config.signer.enabled) {
+    throw new SessionConfigError(
+      'authHashOf needs a secret: the stored auth hash is an HMAC with it (set the secret option).',
+    );
   }
   if (config.sameSite === 'none' && config.secure === false) {
     throw new SessionConfigError(

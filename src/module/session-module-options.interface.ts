@@ -79,4 +79,22 @@ export interface SessionModuleOptions {
    * `SessionNotAvailableError`. Saves a store read on requests that never use the session.
    */
   load?: 'eager' | 'on-demand';
+  /**
+   * The signed-in user's current credential material (e.g. the password hash), or `null`/`undefined` for
+   * no such user. When set, a session signed in with `SessionService.login()`/`updateAuthHash()` stores an
+   * HMAC of it (with `secret`), and a later request whose user's material changed finds its session
+   * flushed (Django's session auth hash): changing a password logs out every other device. Needs `secret`.
+   */
+  authHashOf?: (userId: string) => string | null | undefined | Promise<string | null | undefined>;
+  /** CSRF protection (`CsrfGuard`). */
+  csrf?: SessionCsrfOptions;
+}
+
+/** Options of `CsrfGuard`. */
+export interface SessionCsrfOptions {
+  /**
+   * Origins (`https://app.example.com`) besides the app's own from which unsafe requests are accepted
+   * (Django's CSRF_TRUSTED_ORIGINS). Default none.
+   */
+  trustedOrigins?: string[];
 }

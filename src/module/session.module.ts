@@ -9,6 +9,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { CsrfGuard } from '../csrf/csrf.guard.js';
 import { SessionGuard } from '../guards/session.guard.js';
 import { SessionInterceptor } from '../http/session.interceptor.js';
 import { SessionLoader } from '../http/session-loader.js';
@@ -54,9 +55,11 @@ import { SessionService } from './session.service.js';
     SessionInterceptor,
     SessionService,
     SessionGuard,
+    CsrfGuard,
     SessionPipe,
   ],
   exports: [
+    CsrfGuard,
     SessionStore,
     SessionService,
     SessionInterceptor,

@@ -7,6 +7,7 @@ import type { JsonValue, SessionMeta, SessionRecord } from '../stores/session-st
 import { storeKeyOf } from '../crypto/session-id.js';
 import type { StoreGateway } from './store-gateway.js';
 import { clientAddressOf, type ProxyTrust } from '../http/proxy-trust.js';
+import { addFlash, type FlashMessage, takeFlashes } from '../flash/flash-messages.js';
 
 /** What the response must do with the cookie after a commit. */
 export type CookieAction = 'set' | 'clear' | undefined;
@@ -127,6 +128,11 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     return this;
   }
 
+  /** The value under `key` without marking the session accessed (the library's own checks). */
+  peek(key: string): unknown {
+    return this.data[key];
+  }
+
   has(key: SessionKey<T>): boolean {
     this._accessed = true;
     return Object.hasOwn(this.data, key);
@@ -226,8 +232,45 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this.changed = undefined;
     this.removed = undefined;
     this.emptied = false;
-    this._modified = false;
+    // Django: a flushed session reads as modified (its deletion is this request's change).
+    this._modified = true;
     this.cookieAction = this.hadCookie ? 'clear' : undefined;
+  }
+
+  /** Re-reads the stored record, dropping unsaved changes (express-session's `reload`); gone = empty. */
+  async reload(): Promise<void> {
+    this._accessed = true;
+    const record = this._id === null ? undefined : await this.gateway.load(this.storeKey(this._id));
+    if (record && record.expiresAt > this.config.now()) {
+      this.data = record.data as Data;
+      this.meta = record.meta;
+      this.storedExpiresAt = record.expiresAt;
+      this.storedOwner = record.userId;
+    } else {
+      if (this._id !== null) this.cookieAction = this.hadCookie ? 'clear' : undefined;
+      this.setId(null);
+      this.data = {};
+      this.meta = this.freshMeta();
+      this.storedOwner = undefined;
+    }
+    this.markSaved();
+  }
+
+  /** Moves the stored expiry forward on the next save (express-session's `touch`). */
+  touch(): void {
+    this.expiryChanged = true;
+    this._modified = true;
+  }
+
+  flash(level: string, message: string): void {
+    addFlash(this, level, message);
+  }
+
+  consumeFlashes(): FlashMessage[] {
+    const messages = takeFlashes(this);
+    // The record stays even if now empty: deleting it would lose a message another tab adds meanwhile.
+    if (messages.length > 0) this.emptied = false;
+    return messages;
   }
 
   async save(): Promise<void> {

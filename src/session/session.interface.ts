@@ -1,3 +1,5 @@
+import type { FlashMessage } from '../flash/flash-messages.js';
+
 /** Keys of the session data type, as strings. */
 export type SessionKey<T> = Extract<keyof T, string>;
 
@@ -58,6 +60,11 @@ export interface Session<T extends object = Record<string, unknown>> {
   flush(): Promise<void>;
   /** Saves now (normally automatic after the handler, before the response is sent). */
   save(): Promise<void>;
+
+  /** Queues a one-time message for the next page (Django's `messages.add_message`); one key per message. */
+  flash(level: string, message: string): void;
+  /** The queued messages, oldest first, removed from the session (each is shown once). */
+  consumeFlashes(): FlashMessage[];
 
   /**
    * Sets the expiry, as Django does: a number of seconds of inactivity, a `Date`, `0` for "when the browser

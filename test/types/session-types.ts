@@ -3,7 +3,7 @@
  * holding is a compile error: `Expect<Equals<...>>` fails on a different type, and an unused
  * `@ts-expect-error` fails when the line it guards starts compiling.
  */
-import type { Session, SessionKey } from '../../src/index.js';
+import type { ExpressSession, FlashMessage, Session, SessionKey } from '../../src/index.js';
 
 type Equals<A, B> =
   (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
@@ -83,3 +83,20 @@ export type T14 = Expect<Equals<ReturnType<typeof s.getExpiryDate>, Date>>;
 untyped.set('anything', { nested: [1] });
 const anything = untyped.get('anything');
 export type T15 = Expect<Equals<typeof anything, unknown>>;
+
+// ExpressSession: the session keys as optional properties, the typed API and express-session's members.
+declare const express: ExpressSession<Data & { views?: number; cookie?: string }>;
+const views = express.views;
+export type T16 = Expect<Equals<typeof views, number | undefined>>;
+export type T17 = Expect<Equals<typeof express.userId, number | undefined>>;
+express.views = 2;
+// @ts-expect-error: a key's property has its value type
+express.views = 'two';
+// A key named like a member is not a property: `cookie` is express-session's cookie view.
+export type T18 = Expect<Equals<typeof express.cookie.maxAge, number | null>>;
+express.regenerate((err?: unknown) => void err);
+export type T19 = Expect<Equals<ReturnType<typeof express.get<'userId'>>, number | undefined>>;
+
+// Flash messages.
+s.flash('success', 'Saved');
+export type T20 = Expect<Equals<ReturnType<typeof s.consumeFlashes>, FlashMessage[]>>;
