@@ -149,3 +149,24 @@ await app.close();
   );
   expect((await run(join('out', 'main.js'))).trim()).toBe('["apple"]');
 }, 60_000);
+
+test('nest-session/testing loads from the package and seeds sessions of an app built from the main entry', async () => {
+  writeFileSync(
+    join(app, 'testing.mjs'),
+    "import 'reflect-metadata';\n" +
+      "import { NestFactory } from '@nestjs/core';\n" +
+      "import { SessionModule } from 'nest-session';\n" +
+      "import { describeSessionStore, readSession, signIn } from 'nest-session/testing';\n" +
+      "const app = await NestFactory.createApplicationContext(SessionModule.forRoot({ secret: 'x'.repeat(32) }), { logger: false });\n" +
+      "const cookie = await signIn(app, 'ada');\n" +
+      'console.log(typeof describeSessionStore, JSON.stringify(await readSession(app, cookie)));\n' +
+      'await app.close();\n',
+  );
+  writeFileSync(
+    join(app, 'testing.cjs'),
+    "const { seedSession } = require('nest-session/testing');\n" +
+      'console.log(typeof seedSession);\n',
+  );
+  expect((await run('testing.mjs')).trim()).toBe('function {"userId":"ada"}');
+  expect((await run('testing.cjs')).trim()).toBe('function');
+});

@@ -1,17 +1,21 @@
 import { MemoryStore } from '../../src/stores/memory.store.js';
-import { describeSessionStore, randomKey, sampleRecord } from './store-conformance.js';
+import { describeSessionStore, randomStoreKey, sampleRecord } from '../../src/testing/index.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describeSessionStore('MemoryStore', {
-  setup: async () => {
-    const store = new MemoryStore({ sweepInterval: 0 });
-    return { store, teardown: async () => store.close() };
+describeSessionStore(
+  'MemoryStore',
+  {
+    setup: async () => {
+      const store = new MemoryStore({ sweepInterval: 0 });
+      return { store, teardown: async () => store.close() };
+    },
+    // Records are serialized by the store itself: there is no backdoor to corrupt them.
+    corruptions: [],
+    clearExpiredCounts: true,
   },
-  // Records are serialized by the store itself: there is no backdoor to corrupt them.
-  corruptions: [],
-  clearExpiredCounts: true,
-});
+  { describe, it, beforeEach, afterEach },
+);
 
 describe('MemoryStore specifics', () => {
   /** A clock the test moves by hand. */
@@ -23,7 +27,13 @@ describe('MemoryStore specifics', () => {
   it('evicts the least recently used session past maxEntries', async () => {
     const clock = manualClock();
     const store = new MemoryStore({ maxEntries: 3, sweepInterval: 0, now: clock.now });
-    const [a, b, c, d, e] = [randomKey(), randomKey(), randomKey(), randomKey(), randomKey()];
+    const [a, b, c, d, e] = [
+      randomStoreKey(),
+      randomStoreKey(),
+      randomStoreKey(),
+      randomStoreKey(),
+      randomStoreKey(),
+    ];
     const record = { data: { x: 1 }, expiresAt: clock.now() + 60_000, meta: { createdAt: 0 } };
     await store.create(a, record);
     await store.create(b, record);
@@ -48,7 +58,7 @@ describe('MemoryStore specifics', () => {
     const clock = manualClock();
     const max = 20;
     const store = new MemoryStore({ maxEntries: max, sweepInterval: 0, now: clock.now });
-    const keys = Array.from({ length: 60 }, () => randomKey());
+    const keys = Array.from({ length: 60 }, () => randomStoreKey());
     /** The reference: live keys, least recently used first. */
     let lru: string[] = [];
     const used = (key: string): void => {
@@ -97,7 +107,7 @@ describe('MemoryStore specifics', () => {
   it('expiry follows the injected clock', async () => {
     const clock = manualClock();
     const store = new MemoryStore({ sweepInterval: 0, now: clock.now });
-    const key = randomKey();
+    const key = randomStoreKey();
     await store.create(key, { ...sampleRecord(), expiresAt: clock.now() + 1000 });
     clock.advance(999);
     expect(await store.get(key)).toBeDefined();
@@ -109,8 +119,8 @@ describe('MemoryStore specifics', () => {
   it('the periodic sweep removes expired sessions without any access', async () => {
     const clock = manualClock();
     const store = new MemoryStore({ sweepInterval: 20, now: clock.now });
-    await store.create(randomKey(), { ...sampleRecord(), expiresAt: clock.now() + 1000 });
-    await store.create(randomKey(), { ...sampleRecord(), expiresAt: clock.now() + 5000 });
+    await store.create(randomStoreKey(), { ...sampleRecord(), expiresAt: clock.now() + 1000 });
+    await store.create(randomStoreKey(), { ...sampleRecord(), expiresAt: clock.now() + 5000 });
     clock.advance(2000);
     await sleep(100);
     expect(store.size).toBe(1);
@@ -120,7 +130,7 @@ describe('MemoryStore specifics', () => {
   it('close() stops the sweep timer', async () => {
     const clock = manualClock();
     const store = new MemoryStore({ sweepInterval: 20, now: clock.now });
-    await store.create(randomKey(), { ...sampleRecord(), expiresAt: clock.now() + 1000 });
+    await store.create(randomStoreKey(), { ...sampleRecord(), expiresAt: clock.now() + 1000 });
     store.close();
     clock.advance(2000);
     await sleep(100);

@@ -2,7 +2,12 @@ import pg from 'pg';
 import type { PgPoolLike } from '../../src/stores/postgres.store.js';
 import { PostgresStore } from '../../src/stores/postgres.store.js';
 import { DATABASE_URL, connectPostgresOrSkip, uniqueName } from '../support/services.js';
-import { describeSessionStore, ownedRecord, randomKey, sampleRecord } from './store-conformance.js';
+import {
+  describeSessionStore,
+  ownedRecord,
+  randomStoreKey,
+  sampleRecord,
+} from '../../src/testing/index.js';
 
 // Type tests (checked by `tsc --noEmit`): pg's pool and clients fit the structural pool type,
 // so users pass them as-is while the package's types never import pg.
@@ -32,40 +37,44 @@ if (!pool) {
   const exists = async (table: string, key: string): Promise<boolean> =>
     (await pool.query(`SELECT 1 FROM "${table}" WHERE key = $1`, [key])).rowCount === 1;
 
-  describeSessionStore('PostgresStore', {
-    setup: async () => {
-      const table = uniqueName('test_sessions');
-      const store = new PostgresStore({ pool, tableName: table });
-      return {
-        store,
-        teardown: async () => void (await pool.query(`DROP TABLE IF EXISTS "${table}"`)),
-        rawExists: async (key) => {
-          await store.get(randomKey()); // creates the table if no test step did yet
-          return exists(table, key);
-        },
-        sibling: () => new PostgresStore({ pool, tableName: table }),
-        corrupt: async (key, kind) => {
-          await store.get(randomKey());
-          const [data, meta] =
-            kind === 'data is an array'
-              ? ['[1,2]', '{"createdAt":1}']
-              : kind === 'data is a string'
-                ? ['"text"', '{"createdAt":1}']
-                : kind === 'meta is null'
-                  ? ['{"a":1}', 'null']
-                  : [];
-          if (data === undefined) throw new Error(`unknown corruption ${kind}`);
-          await pool.query(
-            `INSERT INTO "${table}" (key, data, meta, expires_at)
+  describeSessionStore(
+    'PostgresStore',
+    {
+      setup: async () => {
+        const table = uniqueName('test_sessions');
+        const store = new PostgresStore({ pool, tableName: table });
+        return {
+          store,
+          teardown: async () => void (await pool.query(`DROP TABLE IF EXISTS "${table}"`)),
+          rawExists: async (key) => {
+            await store.get(randomStoreKey()); // creates the table if no test step did yet
+            return exists(table, key);
+          },
+          sibling: () => new PostgresStore({ pool, tableName: table }),
+          corrupt: async (key, kind) => {
+            await store.get(randomStoreKey());
+            const [data, meta] =
+              kind === 'data is an array'
+                ? ['[1,2]', '{"createdAt":1}']
+                : kind === 'data is a string'
+                  ? ['"text"', '{"createdAt":1}']
+                  : kind === 'meta is null'
+                    ? ['{"a":1}', 'null']
+                    : [];
+            if (data === undefined) throw new Error(`unknown corruption ${kind}`);
+            await pool.query(
+              `INSERT INTO "${table}" (key, data, meta, expires_at)
              VALUES ($1, $2::jsonb, $3::jsonb, now() + interval '1 hour')`,
-            [key, data, meta],
-          );
-        },
-      };
+              [key, data, meta],
+            );
+          },
+        };
+      },
+      corruptions: ['data is an array', 'data is a string', 'meta is null'],
+      clearExpiredCounts: true,
     },
-    corruptions: ['data is an array', 'data is a string', 'meta is null'],
-    clearExpiredCounts: true,
-  });
+    { describe, it, beforeEach, afterEach },
+  );
 
   describe('PostgresStore specifics', () => {
     let table: string;
@@ -85,7 +94,7 @@ if (!pool) {
     it('creates the table and its expires_at and user_id indexes on first use, not before', async () => {
       const store = new PostgresStore({ pool, tableName: table });
       expect(await regclass(table)).toBeNull();
-      expect(await store.get(randomKey())).toBeUndefined();
+      expect(await store.get(randomStoreKey())).toBeUndefined();
       expect(await regclass(table)).toBe(table);
       const { rows: columns } = await pool.query<{
         column_name: string;
@@ -121,11 +130,11 @@ if (!pool) {
       const counting = countingPool(pool);
       const store = new PostgresStore({ pool: counting.pool, tableName: table });
       await Promise.all([
-        store.get(randomKey()),
-        store.get(randomKey()),
-        store.create(randomKey(), sampleRecord()),
+        store.get(randomStoreKey()),
+        store.get(randomStoreKey()),
+        store.create(randomStoreKey(), sampleRecord()),
       ]);
-      await store.get(randomKey());
+      await store.get(randomStoreKey());
       expect(counting.statements.filter((s) => /CREATE TABLE/.test(s))).toHaveLength(1);
       expect(counting.statements.filter((s) => /CREATE INDEX/.test(s))).toHaveLength(2);
       // A table this version created has user_id already: no ALTER TABLE (it would lock the table).
@@ -143,7 +152,7 @@ if (!pool) {
       const store = new PostgresStore({ pool, tableName: table });
       expect((await store.get('old'))?.data).toEqual({ a: 1 });
       expect(await store.get('old')).not.toHaveProperty('userId');
-      const key = randomKey();
+      const key = randomStoreKey();
       const record = ownedRecord('ann');
       await store.create(key, record);
       expect(await store.get(key)).toEqual(record);
@@ -157,7 +166,7 @@ if (!pool) {
 
     it('tolerates several instances creating the same table at once', async () => {
       const stores = Array.from({ length: 5 }, () => new PostgresStore({ pool, tableName: table }));
-      const key = randomKey();
+      const key = randomStoreKey();
       const results = await Promise.all(stores.map((s) => s.create(key, sampleRecord())));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await stores[4]!.get(key)).toBeDefined();
@@ -165,7 +174,7 @@ if (!pool) {
 
     it('supports a schema-qualified table name', async () => {
       const store = new PostgresStore({ pool, tableName: `public.${table}` });
-      const key = randomKey();
+      const key = randomStoreKey();
       const record = sampleRecord();
       expect(await store.create(key, record)).toBe(true);
       expect(await regclass(`public.${table}`)).toBe(table);
@@ -179,7 +188,7 @@ if (!pool) {
         tableName: table,
         createTable: false,
       });
-      await expect(store.get(randomKey())).rejects.toMatchObject({ code: '42P01' });
+      await expect(store.get(randomStoreKey())).rejects.toMatchObject({ code: '42P01' });
       expect(counting.statements.some((s) => /CREATE/.test(s))).toBe(false);
     });
 
@@ -192,7 +201,7 @@ if (!pool) {
 
     it('rows carry expires_at as the record expiresAt; data and meta as JSON objects', async () => {
       const store = new PostgresStore({ pool, tableName: table });
-      const key = randomKey();
+      const key = randomStoreKey();
       const record = sampleRecord();
       await store.create(key, record);
       const { rows } = await pool.query<{ ms: number; data: unknown; meta: unknown }>(
@@ -216,8 +225,8 @@ if (!pool) {
         tableName: table,
         clearExpiredBatchSize: 2,
       });
-      for (let i = 0; i < 5; i++) await store.create(randomKey(), sampleRecord(100));
-      const live = randomKey();
+      for (let i = 0; i < 5; i++) await store.create(randomStoreKey(), sampleRecord(100));
+      const live = randomStoreKey();
       await store.create(live, sampleRecord());
       await new Promise((resolve) => setTimeout(resolve, 200));
       counting.statements.length = 0;
@@ -232,13 +241,13 @@ if (!pool) {
     it('round trips: 1 statement per operation (2 for a create whose key is taken)', async () => {
       const counting = countingPool(pool);
       const store = new PostgresStore({ pool: counting.pool, tableName: table });
-      await store.get(randomKey()); // table creation
+      await store.get(randomStoreKey()); // table creation
       const measure = async (op: () => Promise<unknown>): Promise<number> => {
         counting.statements.length = 0;
         await op();
         return counting.statements.length;
       };
-      const key = randomKey();
+      const key = randomStoreKey();
       expect(await measure(() => store.create(key, sampleRecord()))).toBe(1);
       // A taken key (a live session here; or an expired or corrupt row to replace) costs a second one.
       expect(await measure(() => store.create(key, sampleRecord()))).toBe(2);
@@ -254,11 +263,11 @@ if (!pool) {
         ),
       ).toBe(1);
       expect(await measure(() => store.touch(key, Date.now() + 60_000, { createdAt: 1 }))).toBe(1);
-      const to = randomKey();
+      const to = randomStoreKey();
       expect(await measure(() => store.rename(key, to))).toBe(1);
       expect(await measure(() => store.destroy(to))).toBe(1);
       expect(await measure(() => store.listByUser('ann'))).toBe(1);
-      const owned = randomKey();
+      const owned = randomStoreKey();
       expect(await measure(() => store.create(owned, ownedRecord('ann')))).toBe(1);
       expect(
         await measure(() =>
@@ -271,7 +280,7 @@ if (!pool) {
       const store = new PostgresStore({ pool, tableName: table });
       const events: unknown[] = [];
       store.onExpired((e) => events.push(e));
-      const [owned, anonymous] = [randomKey(), randomKey()];
+      const [owned, anonymous] = [randomStoreKey(), randomStoreKey()];
       await store.create(owned, ownedRecord('ann', 100));
       await store.create(anonymous, sampleRecord(100));
       const { rows } = await pool.query<{ key: string; user_id: string | null }>(
@@ -295,7 +304,7 @@ if (!pool) {
       const store = new PostgresStore({ pool, tableName: table });
       const events: unknown[] = [];
       store.onExpired((e) => events.push(e));
-      const [from, to] = [randomKey(), randomKey()];
+      const [from, to] = [randomStoreKey(), randomStoreKey()];
       const record = ownedRecord('ann');
       await store.create(from, record);
       await store.create(to, ownedRecord('bo', 50));
@@ -309,8 +318,8 @@ if (!pool) {
 
     it('rename replaces a stale row already under the target key', async () => {
       const store = new PostgresStore({ pool, tableName: table });
-      const from = randomKey();
-      const to = randomKey();
+      const from = randomStoreKey();
+      const to = randomStoreKey();
       const record = sampleRecord();
       await store.create(from, record);
       await store.create(to, {
@@ -326,7 +335,7 @@ if (!pool) {
 
     it('data keys and values with quotes, backslashes and braces survive unset and set', async () => {
       const store = new PostgresStore({ pool, tableName: table });
-      const key = randomKey();
+      const key = randomStoreKey();
       const odd = ['a"b', 'c\\d', '{e,f}', 'g h', 'NULL'];
       await store.create(key, {
         data: Object.fromEntries(odd.map((k) => [k, k])),
@@ -359,7 +368,7 @@ if (!pool) {
 
       it('prepares each statement once per connection and reuses it', async () => {
         const store = new PostgresStore({ pool: client, tableName: table });
-        const key = randomKey();
+        const key = randomStoreKey();
         await store.create(key, sampleRecord());
         for (let i = 0; i < 3; i++)
           expect((await store.get(key))?.data).toEqual(sampleRecord().data);
@@ -374,7 +383,7 @@ if (!pool) {
         try {
           const first = new PostgresStore({ pool: client, tableName: table });
           const second = new PostgresStore({ pool: client, tableName: other });
-          const key = randomKey();
+          const key = randomStoreKey();
           await first.create(key, sampleRecord());
           expect(await second.get(key)).toBeUndefined();
           expect((await first.get(key))?.data).toEqual(sampleRecord().data);
@@ -390,7 +399,7 @@ if (!pool) {
           tableName: table,
           prepareStatements: false,
         });
-        const key = randomKey();
+        const key = randomStoreKey();
         await store.create(key, sampleRecord());
         expect((await store.get(key))?.data).toEqual(sampleRecord().data);
         expect(await prepared()).toEqual([]);

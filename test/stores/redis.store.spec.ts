@@ -6,10 +6,10 @@ import { connectRedisOrSkip, deleteRedisPrefix, uniqueName } from '../support/se
 import {
   describeSessionStore,
   ownedRecord,
-  randomKey,
+  randomStoreKey,
   sampleRecord,
   type StoreHarness,
-} from './store-conformance.js';
+} from '../../src/testing/index.js';
 
 // Type tests (checked by `tsc --noEmit`): ioredis clients fit the structural client type,
 // so users pass them as-is while the package's types never import ioredis.
@@ -89,11 +89,15 @@ if (!redis) {
     ['RedisStore', redis],
     ['RedisStore (ioredis enableAutoPipelining)', pipelined],
   ] as const) {
-    describeSessionStore(name, {
-      setup: async () => harnessOn(client, redis),
-      corruptions: CORRUPTIONS,
-      clearExpiredCounts: false,
-    });
+    describeSessionStore(
+      name,
+      {
+        setup: async () => harnessOn(client, redis),
+        corruptions: CORRUPTIONS,
+        clearExpiredCounts: false,
+      },
+      { describe, it, beforeEach, afterEach },
+    );
   }
 
   describe('RedisStore specifics', () => {
@@ -118,7 +122,7 @@ if (!redis) {
     };
 
     it('uses one hash per session: ~e, ~m and one field per data key, named after it', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       const record = sampleRecord();
       await store.create(key, record);
       expect(await redis.type(prefix + key)).toBe('hash');
@@ -134,15 +138,15 @@ if (!redis) {
       expect(hash).toEqual(expected);
       // The default prefix.
       const defaultStore = new RedisStore({ client: redis });
-      const other = randomKey();
+      const other = randomStoreKey();
       await defaultStore.create(other, record);
       expect(await redis.exists(`sess:${other}`)).toBe(1);
       await defaultStore.destroy(other);
     });
 
     it('a patch that keeps the expiry keeps the TTL and the owner index; one that moves it moves both', async () => {
-      const key = randomKey();
-      const user = `keep-${randomKey().slice(0, 8)}`;
+      const key = randomStoreKey();
+      const user = `keep-${randomStoreKey().slice(0, 8)}`;
       const record = ownedRecord(user, 60_000);
       await store.create(key, record);
       await store.patch(key, { set: { n: 1 }, unset: [], expiresAt: record.expiresAt });
@@ -164,7 +168,7 @@ if (!redis) {
     });
 
     it('applies patches of thousands of keys (sent to Redis in chunks)', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       const data: Record<string, number> = {};
       for (let i = 0; i < 9000; i++) data[`old${i}`] = i;
       await store.create(key, { data, expiresAt: Date.now() + 60_000, meta: { createdAt: 1 } });
@@ -181,7 +185,7 @@ if (!redis) {
     });
 
     it('every key carries a TTL matching expiresAt after create, patch, touch and rename', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       const record = sampleRecord(60_000);
       await store.create(key, record);
       await expectTtlUntil(key, record.expiresAt);
@@ -196,14 +200,14 @@ if (!redis) {
       await expectTtlUntil(key, touched);
       expect(await redis.hget(prefix + key, '~e')).toBe(String(touched));
 
-      const to = randomKey();
+      const to = randomStoreKey();
       await store.rename(key, to);
       expect(await redis.exists(prefix + key)).toBe(0);
       await expectTtlUntil(to, touched);
     });
 
     it('unset removes the data fields from the hash', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       await store.create(key, {
         data: { a: 1, b: 2 },
         expiresAt: Date.now() + 60_000,
@@ -214,7 +218,7 @@ if (!redis) {
     });
 
     it('an undefined value in a patch deletes the key, like JSON would', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       await store.create(key, {
         data: { a: 1 },
         expiresAt: Date.now() + 60_000,
@@ -228,15 +232,15 @@ if (!redis) {
     it('round trips: get = 1 HGETALL, patch = 1 EVALSHA, create/touch/rename/destroy = 1 each', async () => {
       const counting = countingClient(redis);
       const counted = new RedisStore({ client: counting.client, prefix });
-      const key = randomKey();
+      const key = randomStoreKey();
       // Warm-up, so that every script is cached on the server (the first call may cost EVALSHA + EVAL).
       await counted.create(key, sampleRecord());
       await counted.patch(key, { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 });
       await counted.touch(key, Date.now() + 60_000, { createdAt: 1 });
-      const warm = randomKey();
+      const warm = randomStoreKey();
       await counted.rename(key, warm);
       await counted.rename(warm, key);
-      await counted.destroy(randomKey());
+      await counted.destroy(randomStoreKey());
       await counted.listByUser('warm');
       await counted.create(warm, ownedRecord('u-rt', 50));
 
@@ -256,16 +260,18 @@ if (!redis) {
           }),
         ),
       ).toEqual(['evalsha']);
-      expect(await measure(() => counted.create(randomKey(), sampleRecord()))).toEqual(['evalsha']);
+      expect(await measure(() => counted.create(randomStoreKey(), sampleRecord()))).toEqual([
+        'evalsha',
+      ]);
       expect(
         await measure(() => counted.touch(key, Date.now() + 60_000, { createdAt: 1 })),
       ).toEqual(['evalsha']);
-      const to = randomKey();
+      const to = randomStoreKey();
       expect(await measure(() => counted.rename(key, to))).toEqual(['evalsha']);
       expect(await measure(() => counted.get(key))).toEqual(['hgetall']); // missing: still 1
       expect(await measure(() => counted.destroy(to))).toEqual(['evalsha']);
       // Owned sessions cost the same: the index is kept by the same scripts.
-      const owned = randomKey();
+      const owned = randomStoreKey();
       expect(await measure(() => counted.create(owned, ownedRecord('u-rt')))).toEqual(['evalsha']);
       expect(
         await measure(() =>
@@ -278,11 +284,11 @@ if (!redis) {
         ),
       ).toEqual(['evalsha']);
       expect(await measure(() => counted.get(owned))).toEqual(['hgetall']);
-      expect(await measure(() => counted.rename(owned, randomKey()))).toEqual(['evalsha']);
+      expect(await measure(() => counted.rename(owned, randomStoreKey()))).toEqual(['evalsha']);
       expect(await measure(() => counted.listByUser('u-rt2'))).toEqual(['evalsha']);
       // Under a limit, sign-in is still one script (limit check, evictions and create together).
       const limited = () =>
-        counted.create(randomKey(), ownedRecord('u-rt3'), { max: 1, onLimit: 'evict-oldest' });
+        counted.create(randomStoreKey(), ownedRecord('u-rt3'), { max: 1, onLimit: 'evict-oldest' });
       await limited();
       expect(await measure(limited)).toEqual(['evalsha']);
       // No key lists all users: clearExpired has nothing to send.
@@ -300,7 +306,7 @@ if (!redis) {
         hgetall: (key) => redis.hgetall(key),
       };
       const fallback = new RedisStore({ client, prefix });
-      const key = randomKey();
+      const key = randomStoreKey();
       const record = sampleRecord();
       expect(await fallback.create(key, record)).toBe(true);
       expect(calls).toEqual(['evalsha', 'eval']);
@@ -316,12 +322,12 @@ if (!redis) {
         hgetall: (key) => redis.hgetall(key),
       };
       await expect(
-        new RedisStore({ client, prefix }).touch(randomKey(), 1, { createdAt: 1 }),
+        new RedisStore({ client, prefix }).touch(randomStoreKey(), 1, { createdAt: 1 }),
       ).rejects.toThrow('WRONGTYPE');
     });
 
     it('a record whose e has passed by the app clock is absent even before Redis evicts it', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       // Simulate a Redis clock behind the app's: the hash says expired, but the TTL is still long.
       await redis.hset(prefix + key, '~e', String(Date.now() - 1), '~m', '{"createdAt":1}');
       await redis.pexpire(prefix + key, 60_000);
@@ -334,7 +340,7 @@ if (!redis) {
 
     it('keeps the per-user index in a hash per user with a TTL, and no key shared by all users', async () => {
       const user = 'ann:42'; // any string works as a user id, colons included
-      const [a, b] = [randomKey(), randomKey()];
+      const [a, b] = [randomStoreKey(), randomStoreKey()];
       const ra = ownedRecord(user, 60_000);
       const rb = ownedRecord(user, 120_000);
       await store.create(a, ra);
@@ -367,7 +373,7 @@ if (!redis) {
 
     it('an expired entry whose hash Redis already evicted is reported once, at the next sign-in', async () => {
       const user = 'bo';
-      const key = randomKey();
+      const key = randomStoreKey();
       const events: unknown[] = [];
       store.onExpired((e) => events.push(e));
       await store.create(key, ownedRecord(user, 100));
@@ -376,7 +382,7 @@ if (!redis) {
       expect(await redis.hexists(`${prefix}user:${user}`, key)).toBe(1);
       expect(await store.clearExpired()).toBe(0);
       expect(events).toEqual([]);
-      const next = randomKey();
+      const next = randomStoreKey();
       await store.create(next, ownedRecord(user));
       expect(events).toEqual([{ key, userId: user }]);
       expect(await redis.hkeys(`${prefix}user:${user}`)).toEqual([next]);
@@ -387,7 +393,7 @@ if (!redis) {
     it('a user index that is not a hash is replaced, never a lock-out', async () => {
       const user = 'broken';
       await redis.set(`${prefix}user:${user}`, 'not a hash');
-      const key = randomKey();
+      const key = randomStoreKey();
       expect(
         await store.create(key, ownedRecord(user), { max: 1, onLimit: 'refuse' }),
       ).toMatchObject({ written: true });
@@ -403,7 +409,7 @@ if (!redis) {
         prefix,
         waitForReplicas: { replicas: 1, timeoutMs: 50 },
       });
-      await expect(waiting.create(randomKey(), sampleRecord())).rejects.toThrow(
+      await expect(waiting.create(randomStoreKey(), sampleRecord())).rejects.toThrow(
         /0 of 1 replica\(s\) acknowledged/,
       );
       const noPipeline: RedisClientLike = {
@@ -418,7 +424,7 @@ if (!redis) {
     });
 
     it('get removes a corrupt owned record together with its index entry', async () => {
-      const key = randomKey();
+      const key = randomStoreKey();
       await store.create(key, ownedRecord('dee'));
       await redis.hset(prefix + key, '~m', '{oops');
       expect(await store.get(key)).toBeUndefined();
@@ -442,11 +448,15 @@ if (!cluster) {
   clusterClient.on('error', () => undefined);
   afterAll(() => clusterClient.disconnect());
 
-  describeSessionStore('RedisStore on a Redis Cluster', {
-    setup: async () => harnessOn(clusterClient),
-    corruptions: CORRUPTIONS,
-    clearExpiredCounts: false,
-  });
+  describeSessionStore(
+    'RedisStore on a Redis Cluster',
+    {
+      setup: async () => harnessOn(clusterClient),
+      corruptions: CORRUPTIONS,
+      clearExpiredCounts: false,
+    },
+    { describe, it, beforeEach, afterEach },
+  );
 
   describe('RedisStore on a Redis Cluster: specifics', () => {
     let prefix: string;
@@ -487,7 +497,7 @@ if (!cluster) {
     }
 
     it('rename: between the claim and the write, the record is readable under neither id and the old id is dead', async () => {
-      const [from, to] = [randomKey(), randomKey()];
+      const [from, to] = [randomStoreKey(), randomStoreKey()];
       const record = ownedRecord(user);
       await store.create(from, record);
       const held = holding(prefix + to);
@@ -498,7 +508,7 @@ if (!cluster) {
       const patch = { set: { late: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
       expect(await store.patch(from, patch)).toBe(false);
       expect(await store.touch(from, Date.now() + 60_000, record.meta)).toBe(false);
-      expect(await store.rename(from, randomKey())).toBe(false);
+      expect(await store.rename(from, randomStoreKey())).toBe(false);
       expect(await store.destroy(from)).toBe(false);
       held.release();
       expect(await renaming).toBe(true);
@@ -508,7 +518,7 @@ if (!cluster) {
     });
 
     it('rename: when writing the new id fails, the record goes back under the old one', async () => {
-      const [from, to] = [randomKey(), randomKey()];
+      const [from, to] = [randomStoreKey(), randomStoreKey()];
       const record = ownedRecord(user);
       await store.create(from, record);
       const held = holding(prefix + to, new Error('node lost'));
@@ -522,7 +532,7 @@ if (!cluster) {
     });
 
     it('rename: a session evicted between the steps stays evicted (the rename fails)', async () => {
-      const [from, to, other] = [randomKey(), randomKey(), randomKey()];
+      const [from, to, other] = [randomStoreKey(), randomStoreKey(), randomStoreKey()];
       await store.create(from, ownedRecord(user));
       const held = holding(`${prefix}user:${user}`);
       const renaming = held.store.rename(from, to);
@@ -540,13 +550,13 @@ if (!cluster) {
     });
 
     it('rename: of 10 concurrent rotations from two instances, exactly one wins', async () => {
-      const from = randomKey();
+      const from = randomStoreKey();
       const record = ownedRecord(user);
       await store.create(from, record);
       const siblingClient = cluster.client();
       try {
         const sibling = new RedisStore({ client: siblingClient, prefix });
-        const targets = Array.from({ length: 10 }, () => randomKey());
+        const targets = Array.from({ length: 10 }, () => randomStoreKey());
         const results = await Promise.all(
           targets.map((to, i) => (i % 2 ? store : sibling).rename(from, to)),
         );
@@ -569,12 +579,12 @@ if (!cluster) {
         // A script's first run on a master costs one more (EVAL after NOSCRIPT), once per server.
         return counting.calls.filter((c) => c !== 'eval');
       };
-      const anonymous = randomKey();
+      const anonymous = randomStoreKey();
       expect(await measure(() => counted.create(anonymous, sampleRecord()))).toEqual(['evalsha']);
       expect(await measure(() => counted.get(anonymous))).toEqual(['hgetall']);
       const same = { set: { a: 1 }, unset: [], expiresAt: Date.now() + 60_000 };
       expect(await measure(() => counted.patch(anonymous, same))).toEqual(['evalsha']);
-      const owned = randomKey();
+      const owned = randomStoreKey();
       const record = ownedRecord(user);
       // Signed in: the session's slot, then the user's.
       expect(await measure(() => counted.create(owned, record))).toEqual(['evalsha', 'evalsha']);
@@ -586,7 +596,7 @@ if (!cluster) {
         'evalsha',
         'evalsha',
       ]);
-      const to = randomKey();
+      const to = randomStoreKey();
       expect(await measure(() => counted.rename(owned, to))).toEqual([
         'evalsha',
         'evalsha',
@@ -595,11 +605,11 @@ if (!cluster) {
       // Sign-in evicting one: create, limit check, then the evicted session's delete.
       expect(
         await measure(() =>
-          counted.create(randomKey(), ownedRecord(user), { max: 1, onLimit: 'evict-oldest' }),
+          counted.create(randomStoreKey(), ownedRecord(user), { max: 1, onLimit: 'evict-oldest' }),
         ),
       ).toEqual(['evalsha', 'evalsha', 'evalsha']);
       expect(await measure(() => counted.listByUser(user))).toEqual(['evalsha', 'hgetall']);
-      expect(await measure(() => counted.rename(anonymous, randomKey()))).toEqual([
+      expect(await measure(() => counted.rename(anonymous, randomStoreKey()))).toEqual([
         'evalsha',
         'evalsha',
       ]);
@@ -613,7 +623,7 @@ if (!cluster) {
         prefix,
         waitForReplicas: { replicas: 1, timeoutMs: 2000 },
       });
-      const key = randomKey();
+      const key = randomStoreKey();
       expect(await waiting.create(key, ownedRecord(user))).toBe(true);
       expect(counting.calls).toEqual(['pipeline', 'pipeline']);
       expect(
@@ -626,7 +636,7 @@ if (!cluster) {
       const users = ['t1', 't2', 't3'];
       const keys: string[] = [];
       for (let i = 0; i < 30; i++) {
-        const key = randomKey();
+        const key = randomStoreKey();
         const owner = users[i % 3]!;
         if (i % 4 === 0) await store.create(key, sampleRecord());
         else await store.create(key, ownedRecord(owner), { max: 5, onLimit: 'evict-oldest' });
@@ -645,7 +655,7 @@ if (!cluster) {
             },
             { max: 4, onLimit: 'evict-oldest' },
           );
-        if (i % 5 === 2) await store.rename(key, randomKey());
+        if (i % 5 === 2) await store.rename(key, randomStoreKey());
         if (i % 5 === 3) await store.destroy(key);
         if (i % 5 === 4)
           await store.patch(key, {
