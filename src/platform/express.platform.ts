@@ -8,6 +8,8 @@ export const expressPlatform: SessionPlatform = {
   rawRequest: (req) => req as IncomingMessage,
   rawResponse: (res) => res as ServerResponse,
   requestedUrl: (req) => (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
+  // Express's request is the Node request the loader puts the session on: nothing to set up.
+  setUp() {},
   guardUnloadedSession(app, error) {
     // `app.request` is this application's own prototype of its requests (not Node's), so the accessor
     // reaches every request of this app and nothing else; an own `session` property shadows it.

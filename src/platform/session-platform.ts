@@ -1,4 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestSession } from '../session/request-session.js';
+
+/** The sessions the loader already put on Node requests (never starts a load). */
+export interface LoadedSessions {
+  /** The session loaded for this request, if any. */
+  loaded(req: IncomingMessage): RequestSession | undefined;
+}
 
 /**
  * What the request path needs from an HTTP platform. Everything platform-specific lives behind this
@@ -13,6 +20,11 @@ export interface SessionPlatform {
   rawResponse(res: unknown): ServerResponse;
   /** The path and query the client asked for, as it asked (before mounts rewrote it). */
   requestedUrl(req: IncomingMessage): string;
+  /**
+   * Runs once at start-up, before the app serves: makes the session the loader puts on the Node request
+   * reachable as the platform's own `request.session` and keeps handlers in its async context.
+   */
+  setUp(app: unknown, sessions: LoadedSessions): void;
   /**
    * Makes `request.session` throw `error()` on every request where no session was loaded yet (for
    * `load: 'on-demand'`), so code that reads it too early fails loudly instead of seeing `undefined`.

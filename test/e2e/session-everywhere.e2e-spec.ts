@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import {
   type ArgumentsHost,
@@ -29,7 +30,7 @@ import {
   StreamableFile,
   UseGuards,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import { Redis } from 'ioredis';
@@ -46,7 +47,7 @@ import {
   SessionService,
   type SessionStore,
 } from '../../src/index.js';
-import { sessionCookieOf } from '../support/app.js';
+import { createNestApp, sessionCookieOf, TEST_PLATFORM } from '../support/app.js';
 import {
   connectPostgresOrSkip,
   connectRedisOrSkip,
@@ -97,27 +98,36 @@ class AuditInterceptor implements NestInterceptor {
     (req as { interceptorSaw?: unknown }).interceptorSaw = req.session.get('userId', null);
     return next
       .handle()
-      .pipe(tap(() => req.session.has('userId') && req.session.set('lastPath', req.path)));
+      .pipe(tap(() => req.session.has('userId') && req.session.set('lastPath', pathOf(req))));
   }
 }
+
+/** The request's path, on either platform. */
+const pathOf = (req: { url: string }): string => new URL(req.url, 'http://localhost').pathname;
 
 /** Maps domain errors to 404 / 500 and notes them in the session (saved on the 404 only). */
 @Catch(NotFoundInDomain, Broken, BadRequestException)
 class DomainFilter implements ExceptionFilter {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
   catch(error: Error, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<SessionReq>();
     req.session.set('lastError', error.constructor.name);
     const status =
       error instanceof HttpException ? error.getStatus() : error instanceof Broken ? 500 : 404;
-    http.getResponse<Response>().status(status).json({ status, error: error.constructor.name });
+    // The platform-neutral reply of Nest's docs, so the filter runs on Express and Fastify alike.
+    this.adapterHost.httpAdapter.reply(
+      http.getResponse(),
+      { status, error: error.constructor.name },
+      status,
+    );
   }
 }
 
-/** App middleware (registered by the app's module, after the session module's own). */
+/** App middleware (registered by the app's module, after the session module's own); Node's request and response on both platforms. */
 @Injectable()
 class MarkMiddleware implements NestMiddleware {
-  use(req: SessionReq, res: Response, next: () => void): void {
+  use(req: SessionReq, res: ServerResponse, next: () => void): void {
     res.setHeader('x-mw-user', String(req.session.get('userId', 'anonymous')));
     if (req.query.mark) req.session.set('marks', [...req.session.get('marks', []), 'mw']);
     next();
@@ -332,8 +342,7 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
         { provide: APP_FILTER, useClass: DomainFilter },
       ],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await createNestApp(moduleRef);
   });
   afterAll(async () => {
     await app?.close();
@@ -399,25 +408,6 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
     expect((await read(cookie)).lastPath).toBe('/whoami');
   });
 
-  test('passthrough redirect: the process survives, the status, cookie and body are complete', async () => {
-    if (!backing) return;
-    for (const path of ['/redirect', '/redirect-async']) {
-      const res = await request(app.getHttpServer()).get(path).expect(303);
-      expect(res.headers.location).toBe('/home');
-      expect(res.text).toContain('/home');
-      const cookie = sessionCookieOf(res);
-      expect(cookie?.value).toBeTruthy();
-      expect((await read(`sessionid=${cookie?.value}`)).userId).toBe('redirected');
-    }
-  });
-
-  test('@Res() without passthrough saves and sets the cookie', async () => {
-    if (!backing) return;
-    const res = await request(app.getHttpServer()).get('/res-raw').expect(201, { raw: true });
-    const cookie = sessionCookieOf(res);
-    expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['raw']);
-  });
-
   test("a filter's 404 saves its write and the handler's; a filter's 500 saves nothing", async () => {
     if (!backing) return;
     const cookie = await login();
@@ -471,4 +461,30 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
     const res = await request(app.getHttpServer()).get('/same-object').expect(200);
     expect(sessionCookieOf(res)).toBeUndefined();
   });
+
+  // `res.redirect()` / `res.status().json()` are Express's API; fastify-specific.e2e-spec.ts runs the same
+  // cases with Fastify's reply.
+  (TEST_PLATFORM === 'express' ? describe : describe.skip)(
+    'Express only: handlers that call res.redirect / res.json',
+    () => {
+      test('passthrough redirect: the process survives, the status, cookie and body are complete', async () => {
+        if (!backing) return;
+        for (const path of ['/redirect', '/redirect-async']) {
+          const res = await request(app.getHttpServer()).get(path).expect(303);
+          expect(res.headers.location).toBe('/home');
+          expect(res.text).toContain('/home');
+          const cookie = sessionCookieOf(res);
+          expect(cookie?.value).toBeTruthy();
+          expect((await read(`sessionid=${cookie?.value}`)).userId).toBe('redirected');
+        }
+      });
+
+      test('@Res() without passthrough saves and sets the cookie', async () => {
+        if (!backing) return;
+        const res = await request(app.getHttpServer()).get('/res-raw').expect(201, { raw: true });
+        const cookie = sessionCookieOf(res);
+        expect((await read(`sessionid=${cookie?.value}`)).marks).toEqual(['raw']);
+      });
+    },
+  );
 });
