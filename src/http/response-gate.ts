@@ -97,7 +97,7 @@ export function gateResponse(
             runCallbacksOnFinish(res, [{ original, args }]);
           } else {
             ended = method === 'end';
-            queue.push({ original, args });
+            queue.push({ original, args: method === 'writeHead' ? snapshot(args) : args });
           }
           return method === 'write' ? true : res;
       }
@@ -116,7 +116,7 @@ export function gateResponse(
       }
       state = 'waiting';
       ended = method === 'end';
-      queue.push({ original, args });
+      queue.push({ original, args: method === 'writeHead' ? snapshot(args) : args });
       seal(target);
       pending.then(
         () => settle(undefined, false),
@@ -125,6 +125,16 @@ export function gateResponse(
       return method === 'write' ? true : res;
     };
   }
+}
+
+/**
+ * `writeHead` arguments as they are now: Fastify passes its reply's own headers object, which a later
+ * `reply.send()` (Nest's, after a passthrough `reply.redirect()`) still changes while the response waits.
+ */
+function snapshot(args: unknown[]): unknown[] {
+  return args.map((arg) =>
+    typeof arg === 'object' && arg !== null && !Array.isArray(arg) ? { ...arg } : arg,
+  );
 }
 
 /** Headers that hold a list: values set on the response and values given to `writeHead` are all kept. */
