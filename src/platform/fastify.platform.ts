@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sessionContext } from '../http/session-context.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SessionConfigError } from '../session/session.errors.js';
-import type { LoadedSessions, SessionPlatform } from './session-platform.js';
+import type { SessionPlatform } from './session-platform.js';
 
 /** Fastify's request or reply, or the Node object itself (what Nest middleware receives through middie). */
 type Wrapped<Raw> = { raw?: Raw };
@@ -23,7 +22,7 @@ export const fastifyPlatform: SessionPlatform = {
   rawResponse: (res) => (res as Wrapped<ServerResponse>).raw ?? (res as ServerResponse),
   requestedUrl: (req) => (req as MiddieRequest).originalUrl ?? req.url ?? '/',
 
-  setUp(app, sessions) {
+  setUp(app) {
     const fastify = app as FastifyInstance;
     if (fastify.hasRequestDecorator('session')) {
       throw new SessionConfigError(
@@ -40,13 +39,6 @@ export const fastifyPlatform: SessionPlatform = {
       setter(this: FastifyRequest, value: unknown) {
         (this.raw as MiddieRequest).session = value;
       },
-    });
-    // Fastify reads the body after the middleware ran, from stream events outside the request's async
-    // context: the handler goes back into it, for SessionService.current().
-    fastify.addHook('preHandler', (request, _reply: FastifyReply, done) => {
-      const session = sessions.loaded(request.raw);
-      if (!session || sessionContext.getStore() === session) done();
-      else sessionContext.run(session, done);
     });
   },
 

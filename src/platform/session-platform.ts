@@ -1,11 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestSession } from '../session/request-session.js';
-
-/** The sessions the loader already put on Node requests (never starts a load). */
-export interface LoadedSessions {
-  /** The session loaded for this request, if any. */
-  loaded(req: IncomingMessage): RequestSession | undefined;
-}
 
 /**
  * What the request path needs from an HTTP platform. Everything platform-specific lives behind this
@@ -22,9 +15,9 @@ export interface SessionPlatform {
   requestedUrl(req: IncomingMessage): string;
   /**
    * Runs once at start-up, before the app serves: makes the session the loader puts on the Node request
-   * reachable as the platform's own `request.session` and keeps handlers in its async context.
+   * reachable as the platform's own `request.session`.
    */
-  setUp(app: unknown, sessions: LoadedSessions): void;
+  setUp(app: unknown): void;
   /**
    * Makes `request.session` throw `error()` on every request where no session was loaded yet (for
    * `load: 'on-demand'`), so code that reads it too early fails loudly instead of seeing `undefined`.

@@ -3,7 +3,8 @@
  * the reply or by `@fastify/cookie` next to ours, a request body parsed after the middleware, and
  * `load: 'on-demand'` on Fastify's request. The suites shared with Express run on both platforms.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   Body,
   Controller,
@@ -140,6 +141,36 @@ async function fastifyApp(
   return app;
 }
 
+/** POSTs `body` 50 ms after the headers, so the server reads it from later socket events. */
+async function slowPost(
+  app: INestApplication,
+  path: string,
+  cookie: string,
+  body: string,
+): Promise<{ status: number; body: unknown }> {
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        port,
+        host: '127.0.0.1',
+        path,
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.flushHeaders();
+    setTimeout(() => req.end(body), 50);
+  });
+}
+
 const onFastify = TEST_PLATFORM === 'fastify' ? describe : describe.skip;
 
 interface StoreCase {
@@ -256,6 +287,20 @@ onFastify.each(stores)('Fastify only: the reply ($name store)', ({ make }) => {
       .send({ item: 'pear' })
       .expect(201, ['apple', 'pear']);
     expect((await read(cookie)).basket).toEqual(['apple', 'pear']);
+  });
+
+  test('a POST body that arrives after the headers (parsed after the middleware): the provider still finds the session', async () => {
+    if (!backing) return;
+    const http = app.getHttpServer();
+    const first = await request(http).post('/basket').send({ item: 'fig' }).expect(201);
+    const answer = await slowPost(
+      app,
+      '/basket',
+      cookieOf(first),
+      JSON.stringify({ item: 'kiwi' }),
+    );
+    expect(answer).toEqual({ status: 201, body: ['fig', 'kiwi'] });
+    expect((await read(cookieOf(first))).basket).toEqual(['fig', 'kiwi']);
   });
 });
 
