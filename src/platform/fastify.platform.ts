@@ -32,11 +32,16 @@ export const fastifyPlatform: SessionPlatform = {
     }
     // Nest middleware gets the Node request (middie), where the loader puts the session; everything after
     // it (guards, interceptors, pipes, handlers, filters, @Req(), Nest's @Session()) gets Fastify's request.
-    fastify.decorateRequest('session', {
-      getter(this: FastifyRequest) {
+    // Through a plain signature: another session plugin's typings may claim `request.session` for itself.
+    const decorateRequest = fastify.decorateRequest.bind(fastify) as (
+      name: string,
+      accessors: ThisType<FastifyRequest> & { getter(): unknown; setter(value: unknown): void },
+    ) => void;
+    decorateRequest('session', {
+      getter() {
         return (this.raw as MiddieRequest).session;
       },
-      setter(this: FastifyRequest, value: unknown) {
+      setter(value) {
         (this.raw as MiddieRequest).session = value;
       },
     });
