@@ -138,10 +138,7 @@ async function main(): Promise<void> {
   } else if (scenario.library === 'express-session') {
     let store: session.Store | undefined;
     if (scenario.backend === 'redis') {
-      const client = createClient({ url: REDIS_URL });
-      await client.connect();
-      closers.push(() => client.quit());
-      store = new ConnectRedisStore({ client, prefix: config.redisPrefix });
+      store = await connectRedisStore(config.redisPrefix, closers);
     } else if (scenario.backend === 'postgres') {
       const pool = new pg.Pool({ connectionString: DATABASE_URL, max: PG_POOL_SIZE });
       closers.push(() => pool.end());
@@ -157,23 +154,14 @@ async function main(): Promise<void> {
       resave: false,
       saveUninitialized: false,
       store,
-      cookie: {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: false,
-        path: '/',
-        maxAge: MAX_AGE_S * 1000,
-      },
+      cookie: cookieOptions(),
     }) as RequestHandler;
     module = appModule(ExpressSessionController);
   } else if (scenario.library === 'fastify-session') {
     let store: FastifySessionStore | undefined;
     if (scenario.backend === 'redis') {
-      const client = createClient({ url: REDIS_URL });
-      await client.connect();
-      closers.push(() => client.quit());
       // @fastify/session takes connect-style stores (callbacks), which connect-redis implements.
-      store = new ConnectRedisStore({ client, prefix: config.redisPrefix }) as FastifySessionStore;
+      store = (await connectRedisStore(config.redisPrefix, closers)) as FastifySessionStore;
     }
     // @fastify/session's best case, as express-session's: no save of untouched or unmodified sessions.
     plugins = async (app) => {
@@ -184,13 +172,7 @@ async function main(): Promise<void> {
         saveUninitialized: false,
         rolling: false,
         store,
-        cookie: {
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: false,
-          path: '/',
-          maxAge: MAX_AGE_S * 1000,
-        },
+        cookie: cookieOptions(),
       });
     };
     module = appModule(FastifySessionController);
@@ -247,6 +229,28 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+}
+
+/** connect-redis (node-redis client) under `prefix`, for express-session and @fastify/session alike. */
+async function connectRedisStore(
+  prefix: string,
+  closers: (() => Promise<unknown>)[],
+): Promise<ConnectRedisStore> {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  closers.push(() => client.quit());
+  return new ConnectRedisStore({ client, prefix });
+}
+
+/** The cookie of express-session and @fastify/session: a fresh object, as @fastify/session writes to it. */
+function cookieOptions(): {
+  httpOnly: true;
+  sameSite: 'lax';
+  secure: false;
+  path: string;
+  maxAge: number;
+} {
+  return { httpOnly: true, sameSite: 'lax', secure: false, path: '/', maxAge: MAX_AGE_S * 1000 };
 }
 
 /** connect-pg-simple's own table.sql uses fixed constraint/index names; these are per-table instead. */

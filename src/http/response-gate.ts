@@ -132,9 +132,12 @@ export function gateResponse(
  * `reply.send()` (Nest's, after a passthrough `reply.redirect()`) still changes while the response waits.
  */
 function snapshot(args: unknown[]): unknown[] {
-  return args.map((arg) =>
-    typeof arg === 'object' && arg !== null && !Array.isArray(arg) ? { ...arg } : arg,
-  );
+  return args.map((arg) => (isHeadersObject(arg) ? { ...arg } : arg));
+}
+
+/** `writeHead`'s headers given as an object (not as Node's flat array of names and values). */
+function isHeadersObject(arg: unknown): arg is Record<string, unknown> {
+  return typeof arg === 'object' && arg !== null && !Array.isArray(arg);
 }
 
 /** Headers that hold a list: values set on the response and values given to `writeHead` are all kept. */
@@ -146,9 +149,7 @@ const LIST_HEADERS = ['set-cookie', 'vary'];
  * cookie set with `reply.header()` would otherwise drop the session cookie (or the reverse).
  */
 function keepListHeaders(res: ServerResponse, args: unknown[]): unknown[] {
-  const headers = args.find(
-    (arg) => typeof arg === 'object' && arg !== null && !Array.isArray(arg),
-  );
+  const headers = args.find(isHeadersObject);
   if (!headers || !(res.hasHeader('set-cookie') || res.hasHeader('vary'))) return args;
   let merged: Record<string, unknown> | undefined;
   for (const [name, value] of Object.entries(headers)) {

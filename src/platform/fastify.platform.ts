@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SessionConfigError } from '../session/session.errors.js';
 import type { SessionPlatform } from './session-platform.js';
+import { guardSessionProperty } from './unloaded-session-guard.js';
 
 /** Fastify's request or reply, or the Node object itself (what Nest middleware receives through middie). */
 type Wrapped<Raw> = { raw?: Raw };
@@ -51,22 +52,7 @@ export const fastifyPlatform: SessionPlatform = {
     const fastify = app as FastifyInstance & { use?: MiddieUse };
     // Node's request prototype is shared by every server of the process: each request of this app gets
     // its own guard instead, from the first middleware (before the app's own), so middleware sees it too.
-    const guard = (req: IncomingMessage): void => {
-      Object.defineProperty(req, 'session', {
-        configurable: true,
-        get() {
-          throw error();
-        },
-        set(value: unknown) {
-          Object.defineProperty(this, 'session', {
-            configurable: true,
-            enumerable: true,
-            writable: true,
-            value,
-          });
-        },
-      });
-    };
+    const guard = (req: IncomingMessage): void => guardSessionProperty(req, error);
     if (typeof fastify.use === 'function') {
       fastify.use((req, _res, next) => {
         guard(req);

@@ -23,26 +23,18 @@ import fastifyCookie from '@fastify/cookie';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import {
   MemoryStore,
-  RedisStore,
   Session,
   SessionGuard,
   SessionModule,
   type SessionModuleOptions,
   SessionNotAvailableError,
   SessionService,
-  type SessionStore,
 } from '../../src/index.js';
 import { sessionCookieOf, setCookies, SpyStore, TEST_PLATFORM } from '../support/app.js';
-import {
-  connectRedisOrSkip,
-  deleteRedisPrefix,
-  REDIS_URL,
-  uniqueName,
-} from '../support/services.js';
+import { redisTestStore, type TestStore } from '../support/store-apps.js';
 
 type SessionRequest = FastifyRequest & { session: Session };
 
@@ -175,7 +167,7 @@ const onFastify = TEST_PLATFORM === 'fastify' ? describe : describe.skip;
 
 interface StoreCase {
   name: string;
-  make: () => Promise<{ store: SessionStore; close: () => Promise<void> } | undefined>;
+  make: () => Promise<TestStore | undefined>;
 }
 
 const stores: StoreCase[] = [
@@ -185,21 +177,7 @@ const stores: StoreCase[] = [
   },
   {
     name: 'redis',
-    make: async () => {
-      const admin = await connectRedisOrSkip();
-      if (!admin) return undefined;
-      const prefix = `${uniqueName('fastify')}:`;
-      const client = new Redis(REDIS_URL);
-      client.on('error', () => undefined);
-      return {
-        store: new RedisStore({ client, prefix }),
-        close: async () => {
-          await deleteRedisPrefix(admin, prefix);
-          admin.disconnect();
-          client.disconnect();
-        },
-      };
-    },
+    make: () => redisTestStore('fastify'),
   },
 ];
 

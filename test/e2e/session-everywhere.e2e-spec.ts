@@ -33,29 +33,20 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { map, type Observable, of, tap } from 'rxjs';
 import request from 'supertest';
 import {
   MemoryStore,
   PostgresStore,
-  RedisStore,
   Session,
   SessionGuard,
   SessionModule,
   SessionService,
-  type SessionStore,
 } from '../../src/index.js';
 import { createNestApp, sessionCookieOf, TEST_PLATFORM } from '../support/app.js';
-import {
-  connectPostgresOrSkip,
-  connectRedisOrSkip,
-  DATABASE_URL,
-  deleteRedisPrefix,
-  REDIS_URL,
-  uniqueName,
-} from '../support/services.js';
+import { connectPostgresOrSkip, DATABASE_URL, uniqueName } from '../support/services.js';
+import { redisTestStore, type TestStore } from '../support/store-apps.js';
 
 /** What the app keeps in its sessions. */
 interface AppData {
@@ -276,7 +267,7 @@ class MarksModule {
 
 interface StoreCase {
   name: string;
-  make: () => Promise<{ store: SessionStore; close: () => Promise<void> } | undefined>;
+  make: () => Promise<TestStore | undefined>;
 }
 
 const stores: StoreCase[] = [
@@ -286,21 +277,7 @@ const stores: StoreCase[] = [
   },
   {
     name: 'redis',
-    make: async () => {
-      const admin = await connectRedisOrSkip();
-      if (!admin) return undefined;
-      const prefix = `${uniqueName('everywhere')}:`;
-      const client = new Redis(REDIS_URL);
-      client.on('error', () => undefined);
-      return {
-        store: new RedisStore({ client, prefix }),
-        close: async () => {
-          await deleteRedisPrefix(admin, prefix);
-          admin.disconnect();
-          client.disconnect();
-        },
-      };
-    },
+    make: () => redisTestStore('everywhere'),
   },
   {
     name: 'postgres',
