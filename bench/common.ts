@@ -14,42 +14,87 @@ export const ROUTES = ['login', 'read', 'write', 'plain'] as const;
 export type Route = (typeof ROUTES)[number];
 
 export type Backend = 'none' | 'memory' | 'redis' | 'postgres';
-export type Library = 'bare' | 'express-session' | 'nest-session';
+export type Library = 'bare' | 'express-session' | 'fastify-session' | 'nest-session';
+/** The Nest HTTP platform a scenario's server runs on. */
+export type Platform = 'express' | 'fastify';
 
 export interface Scenario {
   id: string;
   library: Library;
   backend: Backend;
-  /** The express-session scenario this nest-session one is compared with. */
-  counterpart?: string;
+  platform: Platform;
+  /** The scenarios this nest-session one is compared with (the other library, the other platform). */
+  counterparts?: string[];
   /** nest-session's `load` option (default `'eager'`). */
   load?: 'eager' | 'on-demand';
 }
 
 export const SCENARIOS: Scenario[] = [
-  { id: 'bare', library: 'bare', backend: 'none' },
-  { id: 'es-memory', library: 'express-session', backend: 'memory' },
-  { id: 'es-redis', library: 'express-session', backend: 'redis' },
-  { id: 'es-postgres', library: 'express-session', backend: 'postgres' },
-  { id: 'ns-memory', library: 'nest-session', backend: 'memory', counterpart: 'es-memory' },
-  { id: 'ns-redis', library: 'nest-session', backend: 'redis', counterpart: 'es-redis' },
-  { id: 'ns-postgres', library: 'nest-session', backend: 'postgres', counterpart: 'es-postgres' },
+  { id: 'bare', library: 'bare', backend: 'none', platform: 'express' },
+  { id: 'es-memory', library: 'express-session', backend: 'memory', platform: 'express' },
+  { id: 'es-redis', library: 'express-session', backend: 'redis', platform: 'express' },
+  { id: 'es-postgres', library: 'express-session', backend: 'postgres', platform: 'express' },
+  {
+    id: 'ns-memory',
+    library: 'nest-session',
+    backend: 'memory',
+    platform: 'express',
+    counterparts: ['es-memory'],
+  },
+  {
+    id: 'ns-redis',
+    library: 'nest-session',
+    backend: 'redis',
+    platform: 'express',
+    counterparts: ['es-redis'],
+  },
+  {
+    id: 'ns-postgres',
+    library: 'nest-session',
+    backend: 'postgres',
+    platform: 'express',
+    counterparts: ['es-postgres'],
+  },
   // The opt-in `load: 'on-demand'` mode, measured beside the default.
   {
     id: 'nsod-memory',
     library: 'nest-session',
     backend: 'memory',
-    counterpart: 'es-memory',
+    platform: 'express',
+    counterparts: ['es-memory'],
     load: 'on-demand',
   },
   {
     id: 'nsod-redis',
     library: 'nest-session',
     backend: 'redis',
-    counterpart: 'es-redis',
+    platform: 'express',
+    counterparts: ['es-redis'],
     load: 'on-demand',
   },
+  { id: 'f-bare', library: 'bare', backend: 'none', platform: 'fastify' },
+  { id: 'fs-memory', library: 'fastify-session', backend: 'memory', platform: 'fastify' },
+  { id: 'fs-redis', library: 'fastify-session', backend: 'redis', platform: 'fastify' },
+  {
+    id: 'nsf-memory',
+    library: 'nest-session',
+    backend: 'memory',
+    platform: 'fastify',
+    counterparts: ['fs-memory', 'ns-memory'],
+  },
+  {
+    id: 'nsf-redis',
+    library: 'nest-session',
+    backend: 'redis',
+    platform: 'fastify',
+    counterparts: ['fs-redis', 'ns-redis'],
+  },
 ];
+
+/** The bare Nest scenario of a scenario's platform, which its `÷ bare` ratios divide by. */
+export function baselineOf(scenario: Scenario): string {
+  return scenario.platform === 'fastify' ? 'f-bare' : 'bare';
+}
 
 /** What the orchestrator tells a server (as JSON in argv[2]). */
 export interface ServerConfig {

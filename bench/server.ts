@@ -1,13 +1,17 @@
 /**
- * One benchmark server: a Nest application (compiled JS, Express 5) for the scenario named in the
- * config. Prints `{"port":N}` once listening; exits cleanly on SIGTERM (so --cpu-prof is written).
+ * One benchmark server: a Nest application (compiled JS, on Express 5 or Fastify 5) for the scenario
+ * named in the config. Prints `{"port":N}` once listening; exits cleanly on SIGTERM (so --cpu-prof is written).
  */
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { Controller, type DynamicModule, Get, Module, Req, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import fastifyCookie from '@fastify/cookie';
+import fastifySession, { type SessionStore as FastifySessionStore } from '@fastify/session';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
+import type { FastifyRequest } from 'fastify';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import connectPgSimple from 'connect-pg-simple';
 import { Redis } from 'ioredis';
@@ -70,6 +74,30 @@ class ExpressSessionController {
   }
 }
 
+/** @fastify/session's session, typed locally rather than by augmenting Fastify's global types. */
+type FsRequest = FastifyRequest & {
+  session: { get(key: keyof Data): number | undefined; set(key: keyof Data, value: number): void };
+};
+
+@Controller()
+class FastifySessionController {
+  @Get('login') login(@Req() req: FsRequest): string {
+    req.session.set('userId', 42);
+    return 'logged in';
+  }
+  @Get('read') read(@Req() req: FsRequest): string {
+    return `user ${req.session.get('userId')}`;
+  }
+  @Get('write') write(@Req() req: FsRequest): string {
+    const count = (req.session.get('count') ?? 0) + 1;
+    req.session.set('count', count);
+    return `count ${count}`;
+  }
+  @Get('plain') plain(): string {
+    return 'plain';
+  }
+}
+
 @Controller()
 class NestSessionController {
   @Get('login') login(@Session() s: Session<Data>): string {
@@ -102,16 +130,15 @@ async function main(): Promise<void> {
   const closers: (() => Promise<unknown>)[] = [];
   let module: Type<unknown>;
   let middleware: RequestHandler | undefined;
+  /** Fastify plugins to register before the app starts (@fastify/session's scenarios). */
+  let plugins: ((app: NestFastifyApplication) => Promise<unknown>) | undefined;
 
   if (scenario.library === 'bare') {
     module = appModule(BareController);
   } else if (scenario.library === 'express-session') {
     let store: session.Store | undefined;
     if (scenario.backend === 'redis') {
-      const client = createClient({ url: REDIS_URL });
-      await client.connect();
-      closers.push(() => client.quit());
-      store = new ConnectRedisStore({ client, prefix: config.redisPrefix });
+      store = await connectRedisStore(config.redisPrefix, closers);
     } else if (scenario.backend === 'postgres') {
       const pool = new pg.Pool({ connectionString: DATABASE_URL, max: PG_POOL_SIZE });
       closers.push(() => pool.end());
@@ -127,15 +154,28 @@ async function main(): Promise<void> {
       resave: false,
       saveUninitialized: false,
       store,
-      cookie: {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: false,
-        path: '/',
-        maxAge: MAX_AGE_S * 1000,
-      },
+      cookie: cookieOptions(),
     }) as RequestHandler;
     module = appModule(ExpressSessionController);
+  } else if (scenario.library === 'fastify-session') {
+    let store: FastifySessionStore | undefined;
+    if (scenario.backend === 'redis') {
+      // @fastify/session takes connect-style stores (callbacks), which connect-redis implements.
+      store = (await connectRedisStore(config.redisPrefix, closers)) as FastifySessionStore;
+    }
+    // @fastify/session's best case, as express-session's: no save of untouched or unmodified sessions.
+    plugins = async (app) => {
+      await app.register(fastifyCookie);
+      await app.register(fastifySession, {
+        secret: SECRET,
+        cookieName: COOKIE_NAME,
+        saveUninitialized: false,
+        rolling: false,
+        store,
+        cookie: cookieOptions(),
+      });
+    };
+    module = appModule(FastifySessionController);
   } else {
     let store: SessionStore;
     if (scenario.backend === 'redis') {
@@ -160,8 +200,22 @@ async function main(): Promise<void> {
     module = appModule(NestSessionController, [sessionModule]);
   }
 
-  const app = await NestFactory.create(module, { logger: ['error', 'warn'] });
-  if (middleware) app.use(middleware);
+  const logger = ['error', 'warn'] as ('error' | 'warn')[];
+  let app;
+  if (scenario.platform === 'fastify') {
+    const fastifyApp = await NestFactory.create<NestFastifyApplication>(
+      module,
+      new FastifyAdapter(),
+      {
+        logger,
+      },
+    );
+    await plugins?.(fastifyApp);
+    app = fastifyApp;
+  } else {
+    app = await NestFactory.create(module, { logger });
+    if (middleware) app.use(middleware);
+  }
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   process.stdout.write(`${JSON.stringify({ port })}\n`);
@@ -176,6 +230,28 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+}
+
+/** connect-redis (node-redis client) under `prefix`, for express-session and @fastify/session alike. */
+async function connectRedisStore(
+  prefix: string,
+  closers: (() => Promise<unknown>)[],
+): Promise<ConnectRedisStore> {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  closers.push(() => client.quit());
+  return new ConnectRedisStore({ client, prefix });
+}
+
+/** The cookie of express-session and @fastify/session: a fresh object, as @fastify/session writes to it. */
+function cookieOptions(): {
+  httpOnly: true;
+  sameSite: 'lax';
+  secure: false;
+  path: string;
+  maxAge: number;
+} {
+  return { httpOnly: true, sameSite: 'lax', secure: false, path: '/', maxAge: MAX_AGE_S * 1000 };
 }
 
 /** connect-pg-simple's own table.sql uses fixed constraint/index names; these are per-table instead. */

@@ -60,10 +60,15 @@ export function gateResponse(
     }
     state = 'passed';
     res.statusCode = status;
-    for (const { original, args } of calls) original.apply(res, args);
+    for (const { original, args } of calls) send(original, args);
   };
 
   const originals = new Map<Method, Fn>();
+  const send = (original: Fn, args: unknown[]): unknown =>
+    original.apply(
+      res,
+      original === originals.get('writeHead') ? keepListHeaders(res, args) : args,
+    );
   const withOriginals = (run: () => void): void => {
     const hooks = new Map<Method, unknown>();
     for (const method of METHODS) {
@@ -92,7 +97,7 @@ export function gateResponse(
             runCallbacksOnFinish(res, [{ original, args }]);
           } else {
             ended = method === 'end';
-            queue.push({ original, args });
+            queue.push({ original, args: method === 'writeHead' ? snapshot(args) : args });
           }
           return method === 'write' ? true : res;
       }
@@ -107,11 +112,11 @@ export function gateResponse(
       }
       if (!pending) {
         state = 'passed';
-        return original.apply(res, args);
+        return send(original, args);
       }
       state = 'waiting';
       ended = method === 'end';
-      queue.push({ original, args });
+      queue.push({ original, args: method === 'writeHead' ? snapshot(args) : args });
       seal(target);
       pending.then(
         () => settle(undefined, false),
@@ -120,6 +125,44 @@ export function gateResponse(
       return method === 'write' ? true : res;
     };
   }
+}
+
+/**
+ * `writeHead` arguments as they are now: Fastify passes its reply's own headers object, which a later
+ * `reply.send()` (Nest's, after a passthrough `reply.redirect()`) still changes while the response waits.
+ */
+function snapshot(args: unknown[]): unknown[] {
+  return args.map((arg) => (isHeadersObject(arg) ? { ...arg } : arg));
+}
+
+/** `writeHead`'s headers given as an object (not as Node's flat array of names and values). */
+function isHeadersObject(arg: unknown): arg is Record<string, unknown> {
+  return typeof arg === 'object' && arg !== null && !Array.isArray(arg);
+}
+
+/** Headers that hold a list: values set on the response and values given to `writeHead` are all kept. */
+const LIST_HEADERS = ['set-cookie', 'vary'];
+
+/**
+ * `writeHead(status, headers)` arguments whose `Set-Cookie` and `Vary` also keep the values already set on
+ * the response: Node lets `writeHead`'s replace them, and Fastify passes its reply's headers there, so a
+ * cookie set with `reply.header()` would otherwise drop the session cookie (or the reverse).
+ */
+function keepListHeaders(res: ServerResponse, args: unknown[]): unknown[] {
+  const headers = args.find(isHeadersObject);
+  if (!headers || !(res.hasHeader('set-cookie') || res.hasHeader('vary'))) return args;
+  let merged: Record<string, unknown> | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!LIST_HEADERS.includes(lower) || value === undefined) continue;
+    const current = res.getHeader(lower);
+    if (current === undefined) continue;
+    const values = [...new Set([current, value].flat().map(String))];
+    merged ??= { ...headers };
+    merged[name] =
+      lower === 'vary' ? [...new Set(values.join(',').split(/\s*,\s*/))].join(', ') : values;
+  }
+  return merged ? args.map((arg) => (arg === headers ? merged : arg)) : args;
 }
 
 /**

@@ -98,6 +98,7 @@ export class SessionModule
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter) return; // an application context without HTTP
     this.loader.platform = platformOf(adapter.getType());
+    this.loader.platform.setUp(adapter.getInstance());
     if (this.config.load === 'eager') {
       consumer.apply(SessionMiddleware).forRoutes('*');
       return;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionPlatform } from './session-platform.js';
+import { guardSessionProperty } from './unloaded-session-guard.js';
 
 /** The one file that knows Express's request and response objects. */
 export const expressPlatform: SessionPlatform = {
@@ -8,24 +9,13 @@ export const expressPlatform: SessionPlatform = {
   rawRequest: (req) => req as IncomingMessage,
   rawResponse: (res) => res as ServerResponse,
   requestedUrl: (req) => (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
+  // Express's request is the Node request the loader puts the session on: nothing to set up.
+  setUp() {},
   guardUnloadedSession(app, error) {
     // `app.request` is this application's own prototype of its requests (not Node's), so the accessor
     // reaches every request of this app and nothing else; an own `session` property shadows it.
     const proto = (app as { request?: object }).request;
     if (!proto || Object.getOwnPropertyDescriptor(proto, 'session')) return;
-    Object.defineProperty(proto, 'session', {
-      configurable: true,
-      get() {
-        throw error();
-      },
-      set(value: unknown) {
-        Object.defineProperty(this, 'session', {
-          configurable: true,
-          enumerable: true,
-          writable: true,
-          value,
-        });
-      },
-    });
+    guardSessionProperty(proto, error);
   },
 };

@@ -14,6 +14,11 @@ export interface SessionPlatform {
   /** The path and query the client asked for, as it asked (before mounts rewrote it). */
   requestedUrl(req: IncomingMessage): string;
   /**
+   * Runs once at start-up, before the app serves: makes the session the loader puts on the Node request
+   * reachable as the platform's own `request.session`.
+   */
+  setUp(app: unknown): void;
+  /**
    * Makes `request.session` throw `error()` on every request where no session was loaded yet (for
    * `load: 'on-demand'`), so code that reads it too early fails loudly instead of seeing `undefined`.
    */

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../sample/app.module.js';
-import { setCookies } from '../support/app.js';
+import { createNestApp, setCookies } from '../support/app.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -27,8 +27,7 @@ describe('sample app (memory store), driven like a browser', () => {
     // The sample reads its store from the environment; these tests need no Redis or PostgreSQL.
     process.env.SESSION_STORE = 'memory';
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await createNestApp(moduleRef);
   });
 
   afterAll(async () => {

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../sample/app.module.js';
+import { createNestApp } from '../support/app.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -35,8 +36,7 @@ describe('sample app: "your sessions" (memory store)', () => {
     // A fresh app (and memory store) per test, so each test counts only its own sessions.
     process.env.SESSION_STORE = 'memory';
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await createNestApp(moduleRef);
   });
 
   afterEach(async () => {

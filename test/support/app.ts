@@ -4,10 +4,12 @@ import type {
   DynamicModule,
   INestApplication,
   ModuleMetadata,
+  NestApplicationOptions,
   Provider,
   Type,
 } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test, type TestingModule } from '@nestjs/testing';
 import {
   MemoryStore,
   SessionModule,
@@ -36,8 +38,34 @@ export async function createAppFromModule(metadata: {
   providers?: Provider[];
 }): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule(metadata as ModuleMetadata).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  return createNestApp(moduleRef);
+}
+
+/** The HTTP platform the e2e suites run on: `TEST_PLATFORM` (set per jest project), Express by default. */
+export const TEST_PLATFORM: 'express' | 'fastify' =
+  process.env.TEST_PLATFORM === 'fastify' ? 'fastify' : 'express';
+
+/**
+ * Creates and initialises the application of a compiled testing module on `TEST_PLATFORM`, ready to
+ * serve `app.getHttpServer()` (on Fastify, once its plugins have loaded).
+ */
+export async function createNestApp(
+  moduleRef: TestingModule,
+  options: NestApplicationOptions = {},
+): Promise<INestApplication> {
+  if (TEST_PLATFORM === 'express') {
+    const app = moduleRef.createNestApplication({ logger: false, ...options });
+    await app.init();
+    return app;
+  }
+  // Loaded only here: the Express runs never load Fastify, as an Express app using the library does not.
+  const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+    logger: false,
+    ...options,
+  });
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 
