@@ -74,7 +74,8 @@ ${flashes(req.session.consumeFlashes())}
   <label>New password <input name="password" type="password" autocomplete="new-password"></label>
   <button>Change password</button>
 </form>
-<form method="post" action="/passport/logout">${csrf}<button>Log out</button></form>`,
+<form method="post" action="/passport/logout">${csrf}<button>Log out</button></form>
+<p><a href="/">Home</a></p>`,
     );
   }
 

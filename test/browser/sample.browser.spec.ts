@@ -214,6 +214,17 @@ describeInBrowser('sample app in headless Chromium (memory store)', () => {
     expect(await page.locator('#user').textContent()).toBe('antone');
     await screenshot(page, 'passport-account-reloaded');
 
+    // One login state everywhere: the home page knows about the passport sign-in, and links back.
+    await andWaitForPage(page, () => page.getByRole('link', { name: 'Home' }).click());
+    expect(pathOf(page)).toBe('/');
+    expect(
+      await page.locator('p', { hasText: 'Signed in with passport as' }).textContent(),
+    ).toContain('Signed in with passport as antone.');
+    await screenshot(page, 'passport-home-signed-in');
+    await andWaitForPage(page, () => page.getByRole('link', { name: 'Account' }).click());
+    expect(pathOf(page)).toBe('/passport/account');
+    expect(await flashes(page)).toEqual([]);
+
     // A CSRF-protected form posted from the page goes through (this one is refused by validation).
     await page.getByLabel('New password').fill('abc');
     await andWaitForPage(page, () => page.getByRole('button', { name: 'Change password' }).click());
@@ -275,6 +286,8 @@ describeInBrowser('sample app in headless Chromium (memory store)', () => {
     await screenshot(page, 'passport-logged-out-flash');
     await page.reload();
     expect(await flashes(page)).toEqual([]);
+    await page.goto('/');
+    await expect(page.getByText('Not logged in.').isVisible()).resolves.toBe(true);
 
     // The laptop's cookie from before the logout opens nothing any more.
     const replay = await newDevice();
