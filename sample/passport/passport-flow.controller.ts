@@ -1,7 +1,18 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { CsrfGuard, type FlashMessage, SessionService } from '../../src/index.js';
 import { escapeHtml, page, seeOther } from '../html.js';
 import { changePassword } from '../users.js';
+import { ForbiddenPageFilter } from './forbidden-page.filter.js';
 import { LocalLoginGuard, type PassportRequest } from './passport-auth.js';
 
 /** The flashed messages, shown once. */
@@ -20,6 +31,7 @@ function flashes(messages: FlashMessage[]): string {
  */
 @Controller('passport')
 @UseGuards(CsrfGuard)
+@UseFilters(ForbiddenPageFilter)
 export class PassportFlowController {
   constructor(private readonly sessions: SessionService) {}
 
