@@ -2,6 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { Session } from '../src/index.js';
 import { escapeHtml, page } from './html.js';
 import type { AppSession } from './session-data.js';
+import { findUser } from './users.js';
 
 /** One button per seed operation: [method, path, label]. GETs read; POSTs change the session. */
 const OPERATIONS: [method: 'get' | 'post', path: string, label: string][] = [
@@ -39,10 +40,15 @@ export class HomeController {
         `<form method="${method}" action="${path}"><button>${escapeHtml(label)}</button></form>`,
     ).join('\n');
     const user = session.get('userId') === undefined ? undefined : session.get('username');
+    // Signed in through the passport flow: say so here too, rather than "Not logged in".
+    const passportUserId = session.get('passport')?.user;
+    const passportUser = passportUserId === undefined ? undefined : findUser(passportUserId);
     const account = user
       ? `<p>Logged in as <strong>${escapeHtml(user)}</strong>. <a href="/profile">Profile</a> · <a href="/sessions">Your sessions</a></p>
 <form method="post" action="/logout"><button>Log out</button></form>`
-      : `<p>Not logged in. <a href="/profile">Profile</a> (login required) or:</p>
+      : passportUser
+        ? `<p>Signed in with passport as <strong>${escapeHtml(passportUser.username)}</strong>. <a href="/passport/account">Account</a> (change password, log out)</p>`
+        : `<p>Not logged in. <a href="/profile">Profile</a> (login required) or:</p>
 <form method="post" action="/login">
   <label>Username <input name="username" value="antone"></label>
   <label>Password <input name="password" type="password" placeholder="secret"></label>

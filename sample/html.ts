@@ -13,7 +13,9 @@ export function page(title: string, body: string): string {
 <head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
 form{display:inline-block;margin:.2rem .4rem .2rem 0}code,pre{background:#f4f4f4;padding:.1rem .3rem}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}</style>
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
+.flash{padding:.5rem .8rem;border-left:.3rem solid #888;background:#f4f4f4}
+.flash.success{border-color:#2a7d3f;background:#eaf6ed}.flash.error{border-color:#c0392b;background:#fbeaea}</style>
 </head>
 <body>
 ${body}

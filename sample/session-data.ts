@@ -6,4 +6,6 @@ export interface AppSession {
   email?: string;
   /** The logged-in user's id; `SessionGuard` looks for this key (the module's default `loginKey`). */
   userId?: number;
+  /** Written by passport (the /passport flow): `user` is what `SessionSerializer` stores, the user id. */
+  passport?: { user?: number };
 }

@@ -9,7 +9,13 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import { Session, SessionGuard, type SessionInfo, SessionService } from '../src/index.js';
+import {
+  Session,
+  type SessionEventType,
+  SessionGuard,
+  type SessionInfo,
+  SessionService,
+} from '../src/index.js';
 import { escapeHtml, page, seeOther, wantsHtml } from './html.js';
 import type { AppSession } from './session-data.js';
 import { type LoggedSessionEvent, SessionEventLog } from './session-event-log.js';
@@ -31,6 +37,14 @@ function time(date: Date): string {
   const iso = date.toISOString();
   return `<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')} UTC</time>`;
 }
+
+/** How the page words each event for a person (the JSON list keeps the library's type names). */
+const EVENT_WORDS: Record<SessionEventType, string> = {
+  created: 'signed in',
+  rotated: 'rotated',
+  destroyed: 'signed out',
+  expired: 'expired',
+};
 
 /** The "your sessions" page. User agents and addresses come from requests, so they are escaped. */
 function sessionsPage({ sessions, events }: SessionsList): string {
@@ -57,7 +71,7 @@ function sessionsPage({ sessions, events }: SessionsList): string {
     ? `<ul id="session-events">\n${events
         .map(
           (e) =>
-            `<li>${time(e.at)} ${escapeHtml(e.type)} <code>${escapeHtml(e.handle)}</code></li>`,
+            `<li>${time(e.at)} ${escapeHtml(EVENT_WORDS[e.type])} <code>${escapeHtml(e.handle)}</code></li>`,
         )
         .join('\n')}\n</ul>`
     : '<p>No recent events.</p>';

@@ -1,7 +1,18 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { CsrfGuard, type FlashMessage, SessionService } from '../../src/index.js';
 import { escapeHtml, page, seeOther } from '../html.js';
 import { changePassword } from '../users.js';
+import { ForbiddenPageFilter } from './forbidden-page.filter.js';
 import { LocalLoginGuard, type PassportRequest } from './passport-auth.js';
 
 /** The flashed messages, shown once. */
@@ -20,6 +31,7 @@ function flashes(messages: FlashMessage[]): string {
  */
 @Controller('passport')
 @UseGuards(CsrfGuard)
+@UseFilters(ForbiddenPageFilter)
 export class PassportFlowController {
   constructor(private readonly sessions: SessionService) {}
 
@@ -74,7 +86,8 @@ ${flashes(req.session.consumeFlashes())}
   <label>New password <input name="password" type="password" autocomplete="new-password"></label>
   <button>Change password</button>
 </form>
-<form method="post" action="/passport/logout">${csrf}<button>Log out</button></form>`,
+<form method="post" action="/passport/logout">${csrf}<button>Log out</button></form>
+<p><a href="/">Home</a></p>`,
     );
   }
 

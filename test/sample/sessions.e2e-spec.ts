@@ -141,7 +141,7 @@ describe('sample app: "your sessions" (memory store)', () => {
     );
     const eventsPage = await a.get('/sessions').set('Accept', HTML).expect(200);
     expect(eventsPage.text).toContain('<ul id="session-events">');
-    expect(eventsPage.text).toContain(`destroyed <code>${bSession.handle}</code>`);
+    expect(eventsPage.text).toContain(`signed out <code>${bSession.handle}</code>`);
 
     // Revoking it again: gone, 404 for an API client.
     await a.post(`/sessions/${bSession.handle}/revoke`).set('Accept', JSON_ACCEPT).expect(404);
