@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ts from 'typescript';
 
 /**
@@ -74,6 +74,13 @@ export function extractBlocks(doc: string, markdown: string): DocBlock[] {
   return blocks;
 }
 
+function ancestors(dir: string): string[] {
+  const out = [dir];
+  while (dirname(out[out.length - 1]) !== out[out.length - 1])
+    out.push(dirname(out[out.length - 1]));
+  return out;
+}
+
 const options: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext,
@@ -98,7 +105,9 @@ export function checkBlocks(blocks: DocBlock[]): DocDiagnostic[] {
   const files = new Map(blocks.filter((b) => !b.fragment).map((b) => [b.fileName, b]));
   const host = ts.createCompilerHost(options, true);
   const { getSourceFile, fileExists, readFile } = host;
+  const dirs = new Set([...files.keys()].flatMap((f) => ancestors(dirname(f))));
   host.fileExists = (f) => files.has(f) || fileExists.call(host, f);
+  host.directoryExists = (d) => dirs.has(d) || ts.sys.directoryExists(d);
   host.readFile = (f) => files.get(f)?.code ?? readFile.call(host, f);
   host.getSourceFile = (f, lang, onError, create) => {
     const block = files.get(f);
@@ -118,9 +127,25 @@ export function checkBlocks(blocks: DocBlock[]): DocDiagnostic[] {
         };
       }
       const mode = ts.getModeForUsageLocation(containing, literal, opts);
-      const found = ts.resolveModuleName(name, containingFile, opts, host, undefined, redirected, mode);
+      const found = ts.resolveModuleName(
+        name,
+        containingFile,
+        opts,
+        host,
+        undefined,
+        redirected,
+        mode,
+      );
       if (!found.resolvedModule && name.startsWith('.') && files.has(containingFile)) {
-        return ts.resolveModuleName(name, join(appDir, 'index.ts'), opts, host, undefined, redirected, mode);
+        return ts.resolveModuleName(
+          name,
+          join(appDir, 'index.ts'),
+          opts,
+          host,
+          undefined,
+          redirected,
+          mode,
+        );
       }
       return found;
     });
@@ -135,11 +160,23 @@ export function checkBlocks(blocks: DocBlock[]): DocDiagnostic[] {
     const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
     if (!block || !d.file || d.start === undefined) {
       // Outside any block (a stub, the library itself): report it against the first block.
-      out.push({ doc: d.file?.fileName ?? '(program)', line: 0, blockLine: 0, code: d.code, message });
+      out.push({
+        doc: d.file?.fileName ?? '(program)',
+        line: 0,
+        blockLine: 0,
+        code: d.code,
+        message,
+      });
       continue;
     }
     const { line } = d.file.getLineAndCharacterOfPosition(d.start);
-    out.push({ doc: block.doc, line: block.line + line, blockLine: block.line, code: d.code, message });
+    out.push({
+      doc: block.doc,
+      line: block.line + line,
+      blockLine: block.line,
+      code: d.code,
+      message,
+    });
   }
   return out;
 }
