@@ -81,19 +81,27 @@ function ancestors(dir: string): string[] {
   return out;
 }
 
-const options: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ['lib.es2023.d.ts'],
-  types: ['node', 'jest'],
-  strict: true,
-  experimentalDecorators: true,
-  emitDecoratorMetadata: true,
-  esModuleInterop: true,
-  skipLibCheck: true,
-  noEmit: true,
-};
+/**
+ * The compiler options of the README's Quick start `tsconfig.json` block, so the blocks compile as a
+ * user's project does; plus jest's globals for the blocks that are tests.
+ */
+export function optionsFromTsconfig(json: string): ts.CompilerOptions {
+  const parsed = JSON.parse(json) as { compilerOptions: object };
+  const { options, errors } = ts.convertCompilerOptionsFromJson(parsed.compilerOptions, root);
+  if (errors.length > 0) {
+    throw new Error(
+      errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('\n'),
+    );
+  }
+  return { ...options, types: [...(options.types ?? []), 'jest'], noEmit: true, outDir: undefined };
+}
+
+/** The first ```json block of `markdown` that holds `compilerOptions`. */
+export function tsconfigBlock(markdown: string): string {
+  const found = /```json\n(\{\n\s*"compilerOptions"[\s\S]*?)```/.exec(markdown);
+  if (!found) throw new Error('no tsconfig.json block');
+  return found[1];
+}
 
 const entries: Record<string, string> = {
   'nest-session': join(root, 'src', 'index.ts'),
@@ -101,7 +109,7 @@ const entries: Record<string, string> = {
 };
 
 /** Type-checks the complete blocks in one program; answers the diagnostics of the blocks. */
-export function checkBlocks(blocks: DocBlock[]): DocDiagnostic[] {
+export function checkBlocks(blocks: DocBlock[], options: ts.CompilerOptions): DocDiagnostic[] {
   const files = new Map(blocks.filter((b) => !b.fragment).map((b) => [b.fileName, b]));
   const host = ts.createCompilerHost(options, true);
   const { getSourceFile, fileExists, readFile } = host;
