@@ -1,10 +1,5 @@
-import { MemoryStore, RedisStore, PostgresStore, type SessionStore } from '../../../src/index.js';
-import {
-  connectPostgresOrSkip,
-  connectRedisOrSkip,
-  deleteRedisPrefix,
-  uniqueName,
-} from '../../support/services.js';
+import type { SessionStore } from '../../../src/index.js';
+import { openStoreBackends } from '../../support/transports.js';
 
 /** One store backend the auth tests run on: a fresh, isolated store per call of `create()`. */
 export interface Backend {
@@ -13,48 +8,21 @@ export interface Backend {
   create(): SessionStore;
 }
 
-const redis = await connectRedisOrSkip();
-const pool = await connectPostgresOrSkip();
-const prefixes: string[] = [];
-const tables: string[] = [];
+/** The shared store table (its own Redis prefix / PostgreSQL table per store), under the auth tests' names. */
+const opened = await openStoreBackends('auth');
+const SHORT_NAMES: Record<string, string> = {
+  MemoryStore: 'memory',
+  RedisStore: 'redis',
+  PostgresStore: 'postgres',
+};
 
 /** Memory, Redis and PostgreSQL (each test gets its own Redis prefix / PostgreSQL table). */
-export const backends: [string, Backend][] = [
-  ['memory', { name: 'memory', available: true, create: () => new MemoryStore() }],
-  [
-    'redis',
-    {
-      name: 'redis',
-      available: redis !== undefined,
-      create: () => {
-        const prefix = `${uniqueName('auth')}:`;
-        prefixes.push(prefix);
-        return new RedisStore({ client: redis!, prefix });
-      },
-    },
-  ],
-  [
-    'postgres',
-    {
-      name: 'postgres',
-      available: pool !== undefined,
-      create: () => {
-        const tableName = uniqueName('auth');
-        tables.push(tableName);
-        return new PostgresStore({ pool: pool!, tableName });
-      },
-    },
-  ],
-];
+export const backends: [string, Backend][] = opened.table.map(([store, available, create]) => {
+  const name = SHORT_NAMES[store] ?? store;
+  return [name, { name, available, create }];
+});
 
 /** Drops what the tests stored and closes the shared connections. */
-export async function releaseBackends(): Promise<void> {
-  if (redis) {
-    for (const prefix of prefixes) await deleteRedisPrefix(redis, prefix);
-    redis.disconnect();
-  }
-  if (pool) {
-    for (const table of tables) await pool.query(`DROP TABLE IF EXISTS "${table}"`);
-    await pool.end();
-  }
+export function releaseBackends(): Promise<void> {
+  return opened.close();
 }
