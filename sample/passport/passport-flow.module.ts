@@ -5,9 +5,9 @@ import { LocalStrategy, SessionSerializer } from './passport-auth.js';
 import { PassportFlowController } from './passport-flow.controller.js';
 
 /**
- * passport with `session: true` on nest-session. `passport.session()` runs as Nest middleware here, so it
- * comes after the session module's own; in `main.ts` one would instead write
- * `app.use(sessionMiddleware(app)); app.use(passport.session());`.
+ * passport with `session: true` on nest-session. `passport.session()` runs as Nest middleware here, for
+ * this flow's routes only; `app.use(passport.session())` in `main.ts` would work as well, as the session
+ * is loaded before any middleware runs.
  */
 @Module({
   imports: [PassportModule.register({ session: true })],

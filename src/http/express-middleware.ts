@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplicationContext } from '@nestjs/common';
-import { SessionMiddleware } from './session.middleware.js';
+import { SessionLoader } from './session-loader.js';
+import { enterSession } from './session.middleware.js';
 
 /** A Connect/Express middleware function. */
 export type ConnectMiddleware = (
@@ -10,13 +11,13 @@ export type ConnectMiddleware = (
 ) => unknown;
 
 /**
- * The session middleware as a plain function for `app.use()`, so that middleware mounted with `app.use()`
- * (which Express runs before any Nest module middleware) already sees `req.session`:
- * `app.use(sessionMiddleware(app)); app.use(passport.session());`. The module's own middleware then finds
- * the session loaded and does nothing more.
+ * The session loading as a plain `app.use()` function. Not needed any more: the module loads every
+ * request's session before any `app.use()` middleware and any Nest middleware runs, so
+ * `app.use(passport.session())` alone finds it. Kept so that existing `main.ts` files keep working: on a
+ * request whose session is already loaded it only continues.
+ * @deprecated Remove `app.use(sessionMiddleware(app))`; the session is loaded before it would run.
  */
 export function sessionMiddleware(app: INestApplicationContext): ConnectMiddleware {
-  const middleware = app.get(SessionMiddleware, { strict: false });
-  // Returned, not dropped: Express 5 turns a rejected promise into next(err).
-  return (req, res, next) => middleware.use(req, res, next);
+  const loader = app.get(SessionLoader, { strict: false });
+  return (req, res, next) => enterSession(loader, req, res, next);
 }

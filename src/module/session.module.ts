@@ -8,12 +8,12 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { type AbstractHttpAdapter, HttpAdapterHost } from '@nestjs/core';
 import { CsrfGuard } from '../csrf/csrf.guard.js';
 import { SessionGuard } from '../guards/session.guard.js';
 import { SessionInterceptor } from '../http/session.interceptor.js';
 import { SessionLoader } from '../http/session-loader.js';
-import { SessionMiddleware } from '../http/session.middleware.js';
+import { enterSession, SessionMiddleware } from '../http/session.middleware.js';
 import { SessionPipe } from '../http/session.pipe.js';
 import { platformOf } from '../platform/platform-of.js';
 import { SessionEvents } from '../session/session-events.js';
@@ -75,6 +75,14 @@ export class SessionModule
   /** The MemoryStore production warning is logged once per process, however many apps start. */
   private static warnedMemoryInProduction = false;
   private cleanupTimer: NodeJS.Timeout | undefined;
+  /** The adapter the request path is attached to. */
+  private attachedTo: AbstractHttpAdapter | undefined;
+  /** Whether sessions load in the platform's own request hook (else in the Nest middleware). */
+  private hooked = false;
+  /** Set once `configure()` runs: the adapter has initialised, a platform hook would come too late. */
+  private initialising = false;
+  /** A start-up error of the early attachment, thrown when the application initialises. */
+  private attachError: unknown;
 
   constructor(
     private readonly loader: SessionLoader,
@@ -83,6 +91,17 @@ export class SessionModule
     @Inject(SESSION_CONFIG) private readonly config: SessionConfig,
   ) {
     super();
+    // Replayed to late subscribers; announced before the adapter initialises, with `NestFactory.create()`
+    // and `Test.createTestingModule()` alike.
+    this.adapterHost?.init$?.subscribe(() => {
+      const adapter = this.adapterHost.httpAdapter;
+      try {
+        if (adapter) this.attach(adapter);
+      } catch (err) {
+        // Thrown from `configure()`, so the application fails to start (here it would crash the process).
+        this.attachError = err;
+      }
+    });
   }
 
   /** Sessions for the whole app; every option is optional (`forRoot()` is a working default). */
@@ -91,20 +110,43 @@ export class SessionModule
   }
 
   /**
-   * Runs before any route or other module's middleware is registered: picks the HTTP platform (an
-   * unsupported one fails here, at start-up) and loads every request's session first.
+   * Falls back to the session's Nest middleware when the module could not hook into the platform first
+   * (an HTTP adapter Nest did not announce before initialising the application).
    */
   configure(consumer: MiddlewareConsumer): void {
+    this.initialising = true;
+    if (this.attachError !== undefined) throw this.attachError;
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter) return; // an application context without HTTP
-    this.loader.platform = platformOf(adapter.getType());
-    this.loader.platform.setUp(adapter.getInstance());
+    this.attach(adapter);
+    if (this.attachedTo === adapter && this.hooked) return;
+    if (this.config.load === 'eager') consumer.apply(SessionMiddleware).forRoutes('*');
+  }
+
+  /**
+   * Hooks the request path into the application's HTTP platform, once, as soon as Nest knows the adapter
+   * (`HttpAdapterHost.init$`, before the application initialises): picks the platform (an unsupported one
+   * fails at start-up) and, with `load: 'eager'`, loads every request's session in a hook of the
+   * platform's own that runs before every middleware, `app.use()` ones included.
+   */
+  private attach(adapter: AbstractHttpAdapter): void {
+    if (this.attachedTo === adapter) return;
+    this.attachedTo = adapter;
+    const app = adapter.getInstance();
+    const platform = platformOf(adapter.getType());
+    this.loader.platform = platform;
+    platform.setUp(app);
     if (this.config.load === 'eager') {
-      consumer.apply(SessionMiddleware).forRoutes('*');
+      // Only before the adapter initialises: after it, Nest middleware would already run first.
+      if (this.initialising) return;
+      platform.beforeEveryRequest(app, (req, res, next) =>
+        enterSession(this.loader, req, res, next),
+      );
+      this.hooked = true;
       return;
     }
-    this.loader.platform.guardUnloadedSession(
-      adapter.getInstance(),
+    platform.guardUnloadedSession(
+      app,
       () =>
         new SessionNotAvailableError(
           "request.session is not loaded yet: with load: 'on-demand' the session loads in SessionGuard, " +

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SessionPlatform } from './session-platform.js';
+import type { RequestHook, SessionPlatform } from './session-platform.js';
 import { guardSessionProperty } from './unloaded-session-guard.js';
 
 /** The one file that knows Express's request and response objects. */
@@ -11,6 +11,9 @@ export const expressPlatform: SessionPlatform = {
   requestedUrl: (req) => (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
   // Express's request is the Node request the loader puts the session on: nothing to set up.
   setUp() {},
+  beforeEveryRequest(app, hook) {
+    (app as { use(hook: RequestHook): unknown }).use(hook);
+  },
   guardUnloadedSession(app, error) {
     // `app.request` is this application's own prototype of its requests (not Node's), so the accessor
     // reaches every request of this app and nothing else; an own `session` property shadows it.

@@ -48,6 +48,14 @@ export const fastifyPlatform: SessionPlatform = {
     });
   },
 
+  beforeEveryRequest(app, hook) {
+    // A hook of Fastify's own: added before Nest registers @fastify/middie, it runs before every Nest
+    // middleware and `app.use()` function, and costs nothing of middie's when the app has none.
+    (app as FastifyInstance).addHook('onRequest', (request, reply, done) =>
+      hook(request.raw, reply.raw, done as (error?: unknown) => void),
+    );
+  },
+
   guardUnloadedSession(app, error) {
     const fastify = app as FastifyInstance & { use?: MiddieUse };
     // Node's request prototype is shared by every server of the process: each request of this app gets

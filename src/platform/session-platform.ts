@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** A Connect-style request handler: Node's request and response, and the callback that continues. */
+export type RequestHook = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
 /**
  * What the request path needs from an HTTP platform. Everything platform-specific lives behind this
  * interface, one file per platform, so the rest of the library only sees Node's request and response.
@@ -18,6 +25,11 @@ export interface SessionPlatform {
    * reachable as the platform's own `request.session`.
    */
   setUp(app: unknown): void;
+  /**
+   * Runs `hook` at the start of every request of the app, before any middleware registered after this
+   * call (the app's `app.use()` and every Nest module middleware, which are registered later).
+   */
+  beforeEveryRequest(app: unknown, hook: RequestHook): void;
   /**
    * Makes `request.session` throw `error()` on every request where no session was loaded yet (for
    * `load: 'on-demand'`), so code that reads it too early fails loudly instead of seeing `undefined`.

@@ -319,7 +319,14 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
         { provide: APP_FILTER, useClass: DomainFilter },
       ],
     }).compile();
-    app = await createNestApp(moduleRef);
+    app = await createNestApp(moduleRef, {}, (created) =>
+      // Mounted as a main.ts does (passport.session(), say): before Nest's module middleware exists.
+      created.use((req: SessionReq, res: ServerResponse, next: () => void) => {
+        res.setHeader('x-app-use-user', String(req.session.get('userId', 'anonymous')));
+        if (req.url.includes('app-use=1')) req.session.set('marks', ['app.use']);
+        next();
+      }),
+    );
   });
   afterAll(async () => {
     await app?.close();
@@ -345,6 +352,17 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
       service: 'ann',
     });
     expect(res.headers['x-mw-user']).toBe('ann');
+    expect(res.headers['x-app-use-user']).toBe('ann');
+  });
+
+  test('middleware mounted with app.use() in main.ts sees the session and its writes persist', async () => {
+    if (!backing) return;
+    const cookie = await login('bob');
+    const http = app.getHttpServer();
+    await request(http).get('/read?app-use=1').set('Cookie', cookie).expect(200);
+    expect((await read(cookie)).marks).toEqual(['app.use']);
+    const anonymous = await request(http).get('/read').expect(200);
+    expect(anonymous.headers['x-app-use-user']).toBe('anonymous');
   });
 
   test('a custom guard reading req.session enforces roles', async () => {
@@ -464,4 +482,40 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
       });
     },
   );
+});
+
+// Nest announces the HTTP adapter (`HttpAdapterHost.init$`) before the application initialises, and the
+// module loads sessions in a platform hook from then on. Where the adapter shows up only when the
+// application initialises, the module falls back to its Nest middleware: the same session, everywhere.
+describe('an HTTP adapter known only at initialisation (the Nest-middleware fallback)', () => {
+  let app: INestApplication | undefined;
+  afterAll(async () => app?.close());
+
+  test('guard, interceptor, decorator, provider and app middleware still see the session', async () => {
+    const lateHost = {
+      get httpAdapter() {
+        return app?.getHttpAdapter();
+      },
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [SessionModule.forRoot({ secret: 's'.repeat(32) }), MarksModule],
+      controllers: [AppController],
+      providers: [
+        ProfileService,
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+      ],
+    })
+      .overrideProvider(HttpAdapterHost)
+      .useValue(lateHost)
+      .compile();
+    // Announces nothing: the adapter is only there once the application exists, as `configure()` runs.
+    app = await createNestApp(moduleRef, {}, (created) => (app = created));
+    const http = app.getHttpServer();
+    const login = await request(http).get('/login?user=cy').expect(200);
+    const cookie = `sessionid=${sessionCookieOf(login)?.value}`;
+    const res = await request(http).get('/whoami').set('Cookie', cookie).expect(200);
+    expect(res.body).toEqual({ guard: 'cy', interceptor: 'cy', decorator: 'cy', service: 'cy' });
+    expect(res.headers['x-mw-user']).toBe('cy');
+  });
 });

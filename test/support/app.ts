@@ -47,14 +47,17 @@ export const TEST_PLATFORM: 'express' | 'fastify' =
 
 /**
  * Creates and initialises the application of a compiled testing module on `TEST_PLATFORM`, ready to
- * serve `app.getHttpServer()` (on Fastify, once its plugins have loaded).
+ * serve `app.getHttpServer()` (on Fastify, once its plugins have loaded). `beforeInit` runs where a
+ * `main.ts` would call `app.use()`: after the application is created, before it initialises.
  */
 export async function createNestApp(
   moduleRef: TestingModule,
   options: NestApplicationOptions = {},
+  beforeInit: (app: INestApplication) => void = () => undefined,
 ): Promise<INestApplication> {
   if (TEST_PLATFORM === 'express') {
     const app = moduleRef.createNestApplication({ logger: false, ...options });
+    beforeInit(app);
     await app.init();
     return app;
   }
@@ -64,6 +67,7 @@ export async function createNestApp(
     logger: false,
     ...options,
   });
+  beforeInit(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;

@@ -2,7 +2,8 @@
  * passport's canonical Nest session setup with nest-session and no express-session: PassportModule with
  * `session: true`, a LocalStrategy, a PassportSerializer, an AuthGuard('local') calling `super.logIn()`,
  * `req.isAuthenticated()`, `req.user` on later requests, `req.logout(cb)`, and `passport.session()` mounted
- * with `app.use()` (after `sessionMiddleware(app)`) or as Nest module middleware. On every store.
+ * with `app.use()` alone (or after the deprecated `sessionMiddleware(app)`) or as Nest module middleware. On
+ * every store.
  */
 import 'reflect-metadata';
 import {
@@ -241,7 +242,10 @@ class PassportSessionMiddlewareModule implements NestModule {
   }
 }
 
-async function boot(store: SessionStore, mount: 'app.use' | 'module'): Promise<INestApplication> {
+/** Where `passport.session()` is mounted: `app.use()` alone, after the deprecated `sessionMiddleware(app)`, or as module middleware. */
+type Mount = 'app.use' | 'app.use after sessionMiddleware' | 'module';
+
+async function boot(store: SessionStore, mount: Mount): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       SessionModule.forRoot({
@@ -257,11 +261,9 @@ async function boot(store: SessionStore, mount: 'app.use' | 'module'): Promise<I
     providers: [LocalStrategy, SessionSerializer],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
-  if (mount === 'app.use') {
-    // `app.use()` runs before module middleware: mount the session first.
-    app.use(sessionMiddleware(app));
-    app.use(passport.session());
-  }
+  // The session is loaded before any `app.use()` middleware; `sessionMiddleware(app)` is kept for old main.ts files.
+  if (mount === 'app.use after sessionMiddleware') app.use(sessionMiddleware(app));
+  if (mount !== 'module') app.use(passport.session());
   await app.init();
   return app;
 }
@@ -271,69 +273,74 @@ afterAll(releaseBackends);
 describe.each(backends)('passport on %s', (_name, backend) => {
   const maybe = backend.available ? it : it.skip;
 
-  describe.each(['app.use', 'module'] as const)('passport.session() via %s', (mount) => {
-    let app: INestApplication;
-    beforeEach(async () => {
-      if (backend.available) app = await boot(backend.create(), mount);
-    });
-    afterEach(async () => {
-      await app?.close();
-    });
-    const http = () => request(app.getHttpServer());
+  describe.each(['app.use', 'app.use after sessionMiddleware', 'module'] as const)(
+    'passport.session() via %s',
+    (mount) => {
+      let app: INestApplication;
+      beforeEach(async () => {
+        if (backend.available) app = await boot(backend.create(), mount);
+      });
+      afterEach(async () => {
+        await app?.close();
+      });
+      const http = () => request(app.getHttpServer());
 
-    async function login(cookie?: string, path = '/login'): Promise<string> {
-      const req = http().post(path).send({ username: 'ada', password: 'secret' });
-      if (cookie) void req.set('Cookie', cookie);
-      const res = await req.expect(201);
-      expect(res.body).toEqual({ user: { id: 1, username: 'ada' } });
-      const set = sessionCookieOf(res);
-      expect(set?.value).toBeTruthy();
-      return `sessionid=${set!.value}`;
-    }
+      async function login(cookie?: string, path = '/login'): Promise<string> {
+        const req = http().post(path).send({ username: 'ada', password: 'secret' });
+        if (cookie) void req.set('Cookie', cookie);
+        const res = await req.expect(201);
+        expect(res.body).toEqual({ user: { id: 1, username: 'ada' } });
+        const set = sessionCookieOf(res);
+        expect(set?.value).toBeTruthy();
+        return `sessionid=${set!.value}`;
+      }
 
-    maybe(
-      'logs in, serves req.user on later requests, and logs out leaving the old cookie dead',
-      async () => {
-        await http().post('/login').send({ username: 'ada', password: 'nope' }).expect(401);
-        await http().get('/me').expect(403);
-        const cookie = await login();
-        expect((await http().get('/me').set('Cookie', cookie).expect(200)).body).toEqual({
-          id: 1,
-          username: 'ada',
-        });
+      maybe(
+        'logs in, serves req.user on later requests, and logs out leaving the old cookie dead',
+        async () => {
+          await http().post('/login').send({ username: 'ada', password: 'nope' }).expect(401);
+          await http().get('/me').expect(403);
+          const cookie = await login();
+          expect((await http().get('/me').set('Cookie', cookie).expect(200)).body).toEqual({
+            id: 1,
+            username: 'ada',
+          });
 
-        const out = await http().post('/logout').set('Cookie', cookie).expect(201);
-        expect(out.body).toEqual({ loggedOut: true });
-        expect(sessionCookieOf(out)?.value).toBe('');
-        await http().get('/me').set('Cookie', cookie).expect(403);
-        // Nothing usable is left under the old id: its data is gone, not just the user.
-        const views = await http().get('/views').set('Cookie', cookie).expect(200);
-        expect(views.body.views).toBe(1);
-      },
-    );
+          const out = await http().post('/logout').set('Cookie', cookie).expect(201);
+          expect(out.body).toEqual({ loggedOut: true });
+          expect(sessionCookieOf(out)?.value).toBe('');
+          await http().get('/me').set('Cookie', cookie).expect(403);
+          // Nothing usable is left under the old id: its data is gone, not just the user.
+          const views = await http().get('/views').set('Cookie', cookie).expect(200);
+          expect(views.body.views).toBe(1);
+        },
+      );
 
-    maybe('rotates the id on login and drops pre-login keys (passport default)', async () => {
-      const before = await http().get('/views').expect(200);
-      const anonymous = `sessionid=${sessionCookieOf(before)!.value}`;
-      const cookie = await login(anonymous);
-      expect(cookie).not.toBe(anonymous);
-      // The pre-login session is dead: its cookie starts over.
-      expect((await http().get('/views').set('Cookie', anonymous).expect(200)).body.views).toBe(1);
-      const after = await http().get('/views').set('Cookie', cookie).expect(200);
-      expect(after.body.views).toBe(1);
-      expect(after.body.session).toEqual({ passport: { user: 1 }, views: 1 });
-    });
+      maybe('rotates the id on login and drops pre-login keys (passport default)', async () => {
+        const before = await http().get('/views').expect(200);
+        const anonymous = `sessionid=${sessionCookieOf(before)!.value}`;
+        const cookie = await login(anonymous);
+        expect(cookie).not.toBe(anonymous);
+        // The pre-login session is dead: its cookie starts over.
+        expect((await http().get('/views').set('Cookie', anonymous).expect(200)).body.views).toBe(
+          1,
+        );
+        const after = await http().get('/views').set('Cookie', cookie).expect(200);
+        expect(after.body.views).toBe(1);
+        expect(after.body.session).toEqual({ passport: { user: 1 }, views: 1 });
+      });
 
-    maybe('keeps pre-login keys with keepSessionInfo', async () => {
-      const before = await http().get('/views').expect(200);
-      const anonymous = `sessionid=${sessionCookieOf(before)!.value}`;
-      const cookie = await login(anonymous, '/login-keep');
-      expect(cookie).not.toBe(anonymous);
-      const after = await http().get('/views').set('Cookie', cookie).expect(200);
-      expect(after.body.session).toEqual({ passport: { user: 1 }, views: 2 });
-      await http().get('/me').set('Cookie', anonymous).expect(403);
-    });
-  });
+      maybe('keeps pre-login keys with keepSessionInfo', async () => {
+        const before = await http().get('/views').expect(200);
+        const anonymous = `sessionid=${sessionCookieOf(before)!.value}`;
+        const cookie = await login(anonymous, '/login-keep');
+        expect(cookie).not.toBe(anonymous);
+        const after = await http().get('/views').set('Cookie', cookie).expect(200);
+        expect(after.body.session).toEqual({ passport: { user: 1 }, views: 2 });
+        await http().get('/me').set('Cookie', anonymous).expect(403);
+      });
+    },
+  );
 
   describe('express-session surface', () => {
     let app: INestApplication;
