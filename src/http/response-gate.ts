@@ -11,15 +11,35 @@ export type OnGateError = (res: ServerResponse, err: unknown) => void;
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders';
 type Fn = (...args: unknown[]) => unknown;
-type Call = { original: Fn; args: unknown[] };
+type Call = { method: Method; original: Fn; args: unknown[] };
 
 const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders'];
 /** Header setters that Node refuses once headers are sent; refused the same way while the response waits. */
 const HEADER_SETTERS = ['setHeader', 'removeHeader', 'appendHeader', 'setHeaders'] as const;
-const GATED = Symbol('nest-session:gated');
 
-/** open: nothing sent yet; waiting: held back; passed: everything goes straight through; failed: dropped. */
-type State = 'open' | 'waiting' | 'passed' | 'failed';
+/**
+ * open: nothing sent yet; waiting: held back; passed: everything goes straight through; answering: the
+ * error answer is being written; failed: dropped.
+ */
+type State = 'open' | 'waiting' | 'passed' | 'answering' | 'failed';
+
+/** One gated response: what to run before its headers, and what it holds back meanwhile. */
+interface Gate {
+  state: State;
+  queue: Call[];
+  ended: boolean;
+  status: number;
+  beforeHeaders: BeforeHeaders;
+  onError: OnGateError;
+}
+
+/**
+ * Gates by response. A map rather than properties of the response: Express's responses have a prototype
+ * of their own, and every property added to one costs a new hidden class (microseconds per request).
+ */
+const gates = new WeakMap<object, Gate>();
+/** Prototypes whose responses are gated through methods defined on them once (see `gateResponses`). */
+const gatedPrototypes = new WeakSet<object>();
 
 /**
  * Holds a Node response back at the moment its headers would go out (an explicit `writeHead`, or the first
@@ -38,93 +58,120 @@ export function gateResponse(
   beforeHeaders: BeforeHeaders,
   onError: OnGateError,
 ): void {
-  // The methods are replaced on this response object only, as own properties.
-  const target = res as unknown as Record<PropertyKey, unknown>;
-  if (target[GATED]) return;
-  target[GATED] = true;
-  let state: State = 'open';
-  let queue: Call[] = [];
-  let ended = false;
-  let status = 200;
-
-  const settle = (err: unknown, failed: boolean): void => {
-    const calls = queue;
-    queue = [];
-    unseal(target);
-    if (failed) {
-      state = 'failed';
-      // Answer through the methods as they were, then drop whatever the app still writes.
-      withOriginals(() => onError(res, err));
-      runCallbacksOnFinish(res, calls);
-      return;
-    }
-    state = 'passed';
-    res.statusCode = status;
-    for (const { original, args } of calls) send(original, args);
-  };
-
-  const originals = new Map<Method, Fn>();
-  const send = (original: Fn, args: unknown[]): unknown =>
-    original.apply(
-      res,
-      original === originals.get('writeHead') ? keepListHeaders(res, args) : args,
-    );
-  const withOriginals = (run: () => void): void => {
-    const hooks = new Map<Method, unknown>();
-    for (const method of METHODS) {
-      hooks.set(method, target[method]);
-      target[method] = originals.get(method);
-    }
-    try {
-      run();
-    } finally {
-      for (const method of METHODS) target[method] = hooks.get(method);
-    }
-  };
-
+  if (gates.has(res)) return;
+  gates.set(res, { state: 'open', queue: [], ended: false, status: 200, beforeHeaders, onError });
+  if (hasGatedPrototype(res)) return;
+  // Otherwise the methods are replaced on this response object only, as own properties.
+  const target = res as unknown as Record<Method, Fn>;
   for (const method of METHODS) {
-    const original = target[method] as Fn;
-    originals.set(method, original);
-    target[method] = function gated(...args: unknown[]): unknown {
-      switch (state) {
-        case 'passed':
-          return original.apply(res, args);
-        case 'failed':
-          runCallbacksOnFinish(res, [{ original, args }]);
-          return method === 'write' ? true : res;
-        case 'waiting':
-          if (ended) {
-            runCallbacksOnFinish(res, [{ original, args }]);
-          } else {
-            ended = method === 'end';
-            queue.push({ original, args: method === 'writeHead' ? snapshot(args) : args });
-          }
-          return method === 'write' ? true : res;
-      }
-      status =
-        method === 'writeHead' && typeof args[0] === 'number' ? args[0] : (res.statusCode ?? 200);
-      let pending: Promise<void> | undefined;
-      try {
-        pending = beforeHeaders(status);
-      } catch (err) {
-        settle(err, true);
-        return method === 'write' ? true : res;
-      }
-      if (!pending) {
-        state = 'passed';
-        return send(original, args);
-      }
-      state = 'waiting';
-      ended = method === 'end';
-      queue.push({ original, args: method === 'writeHead' ? snapshot(args) : args });
-      seal(target);
-      pending.then(
-        () => settle(undefined, false),
-        (err: unknown) => settle(err, true),
-      );
-      return method === 'write' ? true : res;
-    };
+    const original = target[method];
+    target[method] = gatedMethod(method, () => original);
   }
+}
+
+/**
+ * Defines the gated methods once on a prototype shared by a platform's responses (Express's), for the
+ * responses gated later: they then get no property of their own. A response that is not gated goes
+ * straight to the methods the prototype inherits.
+ */
+export function gateResponses(prototype: object): void {
+  if (gatedPrototypes.has(prototype)) return;
+  gatedPrototypes.add(prototype);
+  const target = prototype as Record<Method, Fn>;
+  for (const method of METHODS) {
+    // Looked up at each call, so a method patched further up the chain later is still the one called.
+    const parent = Object.getPrototypeOf(prototype) as Record<Method, Fn>;
+    const own = Object.getOwnPropertyDescriptor(prototype, method)?.value as Fn | undefined;
+    target[method] = gatedMethod(method, () => own ?? parent[method]);
+  }
+}
+
+function hasGatedPrototype(res: object): boolean {
+  for (
+    let proto = Object.getPrototypeOf(res) as object | null;
+    proto;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
+    if (gatedPrototypes.has(proto)) return true;
+  }
+  return false;
+}
+
+/** The gated version of one of the response's methods; `originalOf()` gives the method it stands for. */
+function gatedMethod(method: Method, originalOf: () => Fn): Fn {
+  return function gated(this: ServerResponse, ...args: unknown[]): unknown {
+    const original = originalOf();
+    const gate = gates.get(this);
+    if (!gate) return original.apply(this, args);
+    switch (gate.state) {
+      case 'passed':
+      case 'answering':
+        return original.apply(this, args);
+      case 'failed':
+        runCallbacksOnFinish(this, [{ method, original, args }]);
+        return method === 'write' ? true : this;
+      case 'waiting':
+        if (gate.ended) {
+          runCallbacksOnFinish(this, [{ method, original, args }]);
+        } else {
+          gate.ended = method === 'end';
+          gate.queue.push({
+            method,
+            original,
+            args: method === 'writeHead' ? snapshot(args) : args,
+          });
+        }
+        return method === 'write' ? true : this;
+    }
+    gate.status =
+      method === 'writeHead' && typeof args[0] === 'number' ? args[0] : (this.statusCode ?? 200);
+    let pending: Promise<void> | undefined;
+    try {
+      pending = gate.beforeHeaders(gate.status);
+    } catch (err) {
+      settle(this, gate, err, true);
+      return method === 'write' ? true : this;
+    }
+    if (!pending) {
+      gate.state = 'passed';
+      return send(this, method, original, args);
+    }
+    gate.state = 'waiting';
+    gate.ended = method === 'end';
+    gate.queue.push({ method, original, args: method === 'writeHead' ? snapshot(args) : args });
+    seal(this as unknown as Record<PropertyKey, unknown>);
+    pending.then(
+      () => settle(this, gate, undefined, false),
+      (err: unknown) => settle(this, gate, err, true),
+    );
+    return method === 'write' ? true : this;
+  };
+}
+
+/** Lets a held response go on, or answers it with `onError` and drops what the app still writes. */
+function settle(res: ServerResponse, gate: Gate, err: unknown, failed: boolean): void {
+  const calls = gate.queue;
+  gate.queue = [];
+  unseal(res as unknown as Record<PropertyKey, unknown>);
+  if (failed) {
+    // Answer through the methods as they were, then drop whatever the app still writes.
+    gate.state = 'answering';
+    try {
+      gate.onError(res, err);
+    } finally {
+      gate.state = 'failed';
+    }
+    runCallbacksOnFinish(res, calls);
+    return;
+  }
+  gate.state = 'passed';
+  res.statusCode = gate.status;
+  for (const { method, original, args } of calls) send(res, method, original, args);
+}
+
+/** Calls a held method; `writeHead`'s headers keep the list headers already set on the response. */
+function send(res: ServerResponse, method: Method, original: Fn, args: unknown[]): unknown {
+  return original.apply(res, method === 'writeHead' ? keepListHeaders(res, args) : args);
 }
 
 /**

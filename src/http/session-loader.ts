@@ -22,14 +22,14 @@ import {
 } from './session-cookie.js';
 import { unavailableSession } from './unavailable-session.js';
 
-/** Where a request keeps its session (or the pending load), so every caller shares one. */
-const LOADED = Symbol('nest-session:loaded');
+/**
+ * Each request's session (or its pending load), so every caller shares one. A map rather than a property
+ * of the request: on Express every property added to a request costs a new hidden class.
+ */
+const LOADED = new WeakMap<IncomingMessage, RequestSession | Promise<RequestSession>>();
 
 /** A request as the loader marks it: its session, once loaded, is also `req.session`. */
-type SessionRequest = IncomingMessage & {
-  [LOADED]?: RequestSession | Promise<RequestSession>;
-  session?: unknown;
-};
+type SessionRequest = IncomingMessage & { session?: unknown };
 
 /**
  * Loads a request's session at most once, however many of middleware, guard, interceptor, decorator and
@@ -78,7 +78,7 @@ export class SessionLoader {
 
   /** The session already loaded for this request, if any (never starts a load). */
   loaded(req: IncomingMessage): RequestSession | undefined {
-    const found = (req as SessionRequest)[LOADED];
+    const found = LOADED.get(req);
     return found instanceof Promise ? undefined : found;
   }
 
@@ -90,7 +90,7 @@ export class SessionLoader {
    */
   load(req: IncomingMessage, res?: ServerResponse): RequestSession | Promise<RequestSession> {
     const holder = req as SessionRequest;
-    const known = holder[LOADED];
+    const known = LOADED.get(holder);
     if (known) return known;
     let loading: RequestSession | Promise<RequestSession>;
     try {
@@ -100,11 +100,14 @@ export class SessionLoader {
     }
     if (loading instanceof Promise) {
       loading = loading.then(
-        (session) => (holder[LOADED] = session),
+        (session) => {
+          LOADED.set(holder, session);
+          return session;
+        },
         (err: unknown) => this.unavailable(holder, err),
       );
     }
-    holder[LOADED] = loading;
+    LOADED.set(holder, loading);
     if (res) {
       gateResponse(res, (status) => this.commitOnHeaders(holder, res, status), this.answerFailure);
     }
@@ -137,7 +140,7 @@ export class SessionLoader {
     res: ServerResponse,
     status: number,
   ): Promise<void> | undefined {
-    const loading = req[LOADED];
+    const loading = LOADED.get(req);
     if (!loading) return undefined;
     return loading instanceof Promise
       ? loading.then((session) => this.commit(session, res, status))
@@ -213,7 +216,7 @@ export class SessionLoader {
       incoming?.reusableValue,
       incoming?.key,
     );
-    req[LOADED] = session;
+    LOADED.set(req, session);
     // Express libraries (passport) see the express-session surface; it is the same object `@Session()` gives.
     req.session = attachView(session);
     return session;
@@ -223,7 +226,7 @@ export class SessionLoader {
   private unavailable(req: SessionRequest, err: unknown): RequestSession {
     const error = err instanceof HttpException ? err : new SessionStoreUnavailableError('get', err);
     const session = unavailableSession.create(error);
-    req[LOADED] = session;
+    LOADED.set(req, session);
     req.session = session;
     return session;
   }

@@ -32,7 +32,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import type { Request, Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import pg from 'pg';
 import { map, type Observable, of, tap } from 'rxjs';
 import request from 'supertest';
@@ -130,6 +130,18 @@ const CurrentUser = createParamDecorator(
   (_data: unknown, ctx: ExecutionContext) =>
     ctx.switchToHttp().getRequest<SessionReq>().session.get('userId', null) ?? null,
 );
+
+/** A plain Express app mounted under the Nest app, as legacy routes often are. */
+function legacyExpressApp(): express.Express {
+  const legacy = express();
+  legacy.get('/write', (req, res) => {
+    const session = (req as unknown as SessionReq).session;
+    const user = String(session.get('userId', 'anonymous'));
+    session.set('marks', ['legacy']);
+    res.send(user);
+  });
+  return legacy;
+}
 
 /** A provider that reaches the session without being handed it. */
 @Injectable()
@@ -321,11 +333,14 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
     }).compile();
     app = await createNestApp(moduleRef, {}, (created) =>
       // Mounted as a main.ts does (passport.session(), say): before Nest's module middleware exists.
-      created.use((req: SessionReq, res: ServerResponse, next: () => void) => {
-        res.setHeader('x-app-use-user', String(req.session.get('userId', 'anonymous')));
-        if (req.url.includes('app-use=1')) req.session.set('marks', ['app.use']);
-        next();
-      }),
+      {
+        created.use((req: SessionReq, res: ServerResponse, next: () => void) => {
+          res.setHeader('x-app-use-user', String(req.session.get('userId', 'anonymous')));
+          if (req.url.includes('app-use=1')) req.session.set('marks', ['app.use']);
+          next();
+        });
+        if (TEST_PLATFORM === 'express') created.use('/legacy', legacyExpressApp());
+      },
     );
   });
   afterAll(async () => {
@@ -354,6 +369,20 @@ describe.each(stores)('the session everywhere in a Nest app ($name store)', ({ m
     expect(res.headers['x-mw-user']).toBe('ann');
     expect(res.headers['x-app-use-user']).toBe('ann');
   });
+
+  (TEST_PLATFORM === 'express' ? test : test.skip)(
+    'a mounted Express sub-app (its own request and response prototypes) reads and saves the session',
+    async () => {
+      if (!backing) return;
+      const cookie = await login('dee');
+      const http = app.getHttpServer();
+      await request(http).get('/legacy/write').set('Cookie', cookie).expect(200, 'dee');
+      expect((await read(cookie)).marks).toEqual(['legacy']);
+      // A new visitor's first write there gets its cookie from the sub-app's response too.
+      const fresh = await request(http).get('/legacy/write').expect(200, 'anonymous');
+      expect(sessionCookieOf(fresh)?.value).toBeTruthy();
+    },
+  );
 
   test('middleware mounted with app.use() in main.ts sees the session and its writes persist', async () => {
     if (!backing) return;
