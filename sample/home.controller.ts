@@ -1,27 +1,14 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { Session } from '../src/index.js';
 import { escapeHtml, page } from './html.js';
+import { operationForms } from './operations.js';
 import type { AppSession } from './session-data.js';
 import { findUser } from './users.js';
-
-/** One button per seed operation: [method, path, label]. GETs read; POSTs change the session. */
-const OPERATIONS: [method: 'get' | 'post', path: string, label: string][] = [
-  ['post', '/session/set', '1. Set username and email'],
-  ['get', '/session/get', '2. Get them (with defaults)'],
-  ['get', '/session/check', '3. Check if username exists'],
-  ['post', '/session/update', '4. Update username'],
-  ['post', '/session/delete', '5. Delete username'],
-  ['post', '/session/pop', '5. Pop username'],
-  ['post', '/session/create', '6. Create a new session, keeping the data'],
-  ['post', '/session/clear', '7. Clear all data'],
-  ['get', '/session/id', '8. Get the session id'],
-  ['post', '/session/new-session', '9. Create a new session'],
-];
 
 /** The sample's home page: the current session contents and a form per operation. */
 @Controller()
 export class HomeController {
-  /** Plain HTML forms, no script: each one answers with the seed's text; come back here to see the effect. */
+  /** Plain HTML forms, no script: each one answers with a page saying the seed's text, with a link back here. */
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   home(@Session() session: Session<AppSession>): string {
@@ -35,10 +22,7 @@ export class HomeController {
     const contents = session.isEmpty()
       ? '<p id="session-empty">The session is empty.</p>'
       : `<table id="session-contents">\n${rows}\n</table>`;
-    const forms = OPERATIONS.map(
-      ([method, path, label]) =>
-        `<form method="${method}" action="${path}"><button>${escapeHtml(label)}</button></form>`,
-    ).join('\n');
+    const forms = operationForms();
     const user = session.get('userId') === undefined ? undefined : session.get('username');
     // Signed in through the passport flow: say so here too, rather than "Not logged in".
     const passportUserId = session.get('passport')?.user;

@@ -186,6 +186,42 @@ describeInBrowser('sample app in headless Chromium (memory store)', () => {
     await context.close();
   }, 30_000);
 
+  it('seed operations: a button answers with a page that says what happened and leads back home', async () => {
+    const { context, page } = await newDevice();
+    const status = (): Promise<string | null> => page.getByRole('status').textContent();
+
+    await page.goto('/');
+    await andWaitForPage(page, () =>
+      page.getByRole('button', { name: '1. Set username and email' }).click(),
+    );
+    expect(pathOf(page)).toBe('/session/set');
+    expect(await heading(page)).toBe('1. Set username and email');
+    expect(await status()).toBe('Session data has been set!');
+    await screenshot(page, 'seed-set');
+
+    // The next operation is a button on this page too.
+    await andWaitForPage(page, () =>
+      page.getByRole('button', { name: '2. Get them (with defaults)' }).click(),
+    );
+    expect(pathOf(page)).toBe('/session/get');
+    expect(await status()).toBe('Username: antone, Email: antone@example.com');
+    await screenshot(page, 'seed-get');
+
+    await andWaitForPage(page, () => page.getByRole('link', { name: 'Home' }).click());
+    expect(pathOf(page)).toBe('/');
+    expect(await page.locator('#session-contents').textContent()).toContain('"antone@example.com"');
+
+    await andWaitForPage(page, () =>
+      page.getByRole('button', { name: '7. Clear all data' }).click(),
+    );
+    expect(await status()).toBe('All session data has been cleared.');
+    await andWaitForPage(page, () => page.getByRole('link', { name: 'Home' }).click());
+    await expect(page.getByText('The session is empty.').isVisible()).resolves.toBe(true);
+    await screenshot(page, 'seed-home-after-clear');
+
+    await context.close();
+  }, 30_000);
+
   it('passport flow: flash once, CSRF, password change signs out the other device, logout', async () => {
     const laptop = await newDevice();
     const phone = await newDevice();

@@ -1,12 +1,21 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { extractBlocks, tsconfigBlock } from '../docs/doc-blocks.js';
 
 /**
  * The package as a user installs it: `npm pack` (which builds through `prepack`), unpacked into a fresh
- * app's node_modules, then used from TypeScript (the Quick start, compiled with the user's usual
- * decorator flags), from an ES module and from CommonJS.
+ * app's node_modules, then used from TypeScript (the README's own Quick start blocks, compiled with the
+ * tsconfig.json the README shows), from an ES module and from CommonJS.
  */
 const root = process.cwd();
 let app: string;
@@ -38,10 +47,14 @@ beforeAll(() => {
 
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
-/** Runs `node file` in the app and resolves with its stdout. */
-function run(file: string): Promise<string> {
+/** Runs `node file` in the app (with `env` added to this process's) and resolves with its stdout. */
+function run(file: string, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [file], {
+      cwd: app,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -78,60 +91,50 @@ test('an ES module and a CommonJS consumer both load it', async () => {
   expect((await run('cjs.cjs')).trim()).toBe('function,function');
 });
 
-test('the Quick start compiles against the package and serves a session', async () => {
-  writeFileSync(
-    join(app, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'es2022',
-        module: 'nodenext',
-        moduleResolution: 'nodenext',
-        strict: true,
-        experimentalDecorators: true,
-        emitDecoratorMetadata: true,
-        skipLibCheck: true,
-        outDir: 'out',
-        types: ['node'],
-      },
-      include: ['main.ts'],
-    }),
+test("the README's Quick start, copied as it stands, compiles against the package and serves a session", async () => {
+  // The blocks and the tsconfig.json of the README's Quick start section, written as a user copies them.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const quickStart = extractBlocks('README.md', readme).filter(
+    (b) => basename(dirname(b.fileName)) === 'quick-start' && !b.fragment,
   );
+  const files = quickStart.map((b) => basename(b.fileName));
+  expect(files).toEqual(expect.arrayContaining(['app.module.ts', 'main.ts']));
+  // Every block names its file (`// name.ts`), or the user would not know where to paste it.
+  expect(quickStart.every((b) => /^\/\/ [\w.-]+\.ts\b/.test(b.code))).toBe(true);
+  for (const block of quickStart) writeFileSync(join(app, basename(block.fileName)), block.code);
+  writeFileSync(join(app, 'tsconfig.json'), tsconfigBlock(readme));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+  try {
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app],
+      {
+        cwd: app,
+        stdio: 'pipe',
+      },
+    );
+  } catch (err) {
+    // tsc prints its errors on stdout: make them the failure, so it names the README's broken line.
+    throw new Error(
+      `The README's Quick start does not compile:\n${String((err as { stdout?: unknown }).stdout)}`,
+      { cause: err },
+    );
+  }
+
+  // main.ts listens on port 3000, which may be taken here: serve the compiled module on a free port.
   writeFileSync(
-    join(app, 'main.ts'),
+    join(app, 'serve.mjs'),
     `import 'reflect-metadata';
-import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Session, SessionModule } from 'nest-session';
-
-interface AppSession {
-  cart?: string[];
-}
-
-@Controller('cart')
-class CartController {
-  @Get()
-  list(@Session() session: Session<AppSession>) {
-    return session.get('cart', []);
-  }
-
-  @Post()
-  add(@Session() session: Session<AppSession>, @Body('item') item: string) {
-    session.set('cart', [...session.get('cart', []), item]);
-    return { added: item };
-  }
-}
-
-@Module({ imports: [SessionModule.forRoot({ secret: 'x'.repeat(32) })], controllers: [CartController] })
-class AppModule {}
+import { AppModule } from './dist/app.module.js';
 
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(0, '127.0.0.1');
-const { port } = app.getHttpServer().address() as { port: number };
+const { port } = app.getHttpServer().address();
 const added = await fetch(\`http://127.0.0.1:\${port}/cart\`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ item: 'apple' }),
+  body: JSON.stringify({ item: 'book' }),
 });
 const cookie = (added.headers.get('set-cookie') ?? '').split(';')[0];
 const listed = await fetch(\`http://127.0.0.1:\${port}/cart\`, { headers: { cookie } });
@@ -139,15 +142,8 @@ console.log(JSON.stringify(await listed.json()));
 await app.close();
 `,
   );
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app],
-    {
-      cwd: app,
-      stdio: 'pipe',
-    },
-  );
-  expect((await run(join('out', 'main.js'))).trim()).toBe('["apple"]');
+  const secret = { SESSION_SECRET: 'a-random-string-of-at-least-32-bytes!' };
+  expect((await run('serve.mjs', secret)).trim()).toBe('["book"]');
 }, 60_000);
 
 test('nest-session/testing loads from the package and seeds sessions of an app built from the main entry', async () => {

@@ -281,6 +281,58 @@ describe('sample app (memory store), driven like a browser', () => {
     expect(loggedIn.text).toContain('<tr><th>userId</th><td><code>1</code></td></tr>');
   });
 
+  it('answers a browser with a page per operation: the seed text as a flash line, the way back home', async () => {
+    /**
+     * Runs one operation as the home page's form does and checks the page: HTML, the flash line (`message`
+     * is a regular expression's source), the links home and to the other operations. Answers the response.
+     */
+    const visit = async (
+      method: 'get' | 'post',
+      path: string,
+      level: 'success' | 'info',
+      message: string,
+    ) => {
+      const res = await agent[method](path).set('Accept', 'text/html,application/xhtml+xml');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.text).toMatch(
+        new RegExp(`<p class="flash ${level}" role="status">${message}</p>`),
+      );
+      expect(res.text).toContain('<a href="/">Home</a>');
+      expect(res.text).toContain('<form method="post" action="/session/clear">');
+      expect(res.text).toContain('<form method="get" action="/session/get">');
+      return res;
+    };
+
+    await visit('get', '/session/check', 'info', 'Session data not found\\. Please log in\\.');
+    const set = await visit('post', '/session/set', 'success', 'Session data has been set!');
+    expect(set.text).toContain('<h1>1. Set username and email</h1>');
+    await visit('get', '/session/get', 'success', 'Username: antone, Email: antone@example\\.com');
+    await visit('post', '/session/update', 'success', 'Session data has been updated!');
+    await visit('get', '/session/check', 'success', 'Welcome back, updated_antone!');
+    await visit(
+      'post',
+      '/session/pop',
+      'success',
+      'updated_antone has been removed from the session\\.',
+    );
+    await visit('post', '/session/delete', 'info', 'No username found in session\\.');
+    const created = await visit('post', '/session/new-session', 'success', 'New session created!');
+    await visit('get', '/session/id', 'success', `Session ID: ${idOf(sessionCookie(created))}`);
+    await visit(
+      'post',
+      '/session/create',
+      'success',
+      'Username: antone, session ID: [\\w-]{43}<br>New session ID: [\\w-]{43}, username: antone',
+    );
+    await visit('post', '/session/clear', 'success', 'All session data has been cleared\\.');
+
+    // The pages changed the session as the text answers do: an API client reads the cleared session.
+    expect(await text(agent.get('/session/get').expect(200))).toBe(
+      'Username: Guest, Email: Not Available',
+    );
+  });
+
   it('escapes what it echoes into HTML', async () => {
     const page = await agent.get('/login?next=%2F%22%3E%3Cscript%3E').expect(200);
     expect(page.text).not.toContain('"><script>');

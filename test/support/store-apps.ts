@@ -14,13 +14,7 @@ import { PostgresStore } from '../../src/stores/postgres.store.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis.store.js';
 import { createApp } from './app.js';
 import type { RedisClusterHandle } from './redis-cluster.js';
-import {
-  connectRedisOrSkip,
-  DATABASE_URL,
-  deleteRedisPrefix,
-  REDIS_URL,
-  uniqueName,
-} from './services.js';
+import { DATABASE_URL, REDIS_URL } from './services.js';
 
 /** Routes the multi-instance and outage tests drive. */
 @Controller()
@@ -165,30 +159,4 @@ export function sessionCookieOf(res: { headers: Record<string, unknown> }): stri
   return cookies
     .map((c) => c.split(';')[0])
     .find((c) => c.startsWith('sessionid=') && c !== 'sessionid=');
-}
-
-/** A store for a suite, and how to release it (and what it stored) afterwards. */
-export interface TestStore {
-  store: SessionStore;
-  close: () => Promise<void>;
-}
-
-/**
- * A RedisStore on its own client under a unique prefix (from `base`); `close()` deletes its keys and
- * disconnects. `undefined` when Redis is unreachable outside CI (the suite then skips).
- */
-export async function redisTestStore(base: string): Promise<TestStore | undefined> {
-  const admin = await connectRedisOrSkip();
-  if (!admin) return undefined;
-  const prefix = `${uniqueName(base)}:`;
-  const client = new Redis(REDIS_URL);
-  client.on('error', () => undefined);
-  return {
-    store: new RedisStore({ client, prefix }),
-    close: async () => {
-      await deleteRedisPrefix(admin, prefix);
-      admin.disconnect();
-      client.disconnect();
-    },
-  };
 }
