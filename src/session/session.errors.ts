@@ -68,14 +68,26 @@ function outcomeOf(operation: string, cause: unknown): SessionStoreOutcome {
 }
 
 /** What a 503 tells the client: what failed, and whether the change may still have been saved. */
+/** What each store operation does, in words, for messages people read. */
+const ACTIVITIES: Record<string, string> = {
+  get: 'reading the session',
+  create: 'creating the session',
+  patch: 'saving the session',
+  touch: 'extending the session',
+  rename: 'giving the session a new id',
+  destroy: 'ending the session',
+  listByUser: "listing the user's sessions",
+};
+
 function unavailableMessage(
   operation: string,
   cause: unknown,
   outcome: SessionStoreOutcome,
 ): string {
+  const activity = ACTIVITIES[operation] ?? `the store's ${operation} call`;
   const failure = cause instanceof StoreTimeoutError ? cause.message : 'failed';
   return (
-    `The session store is unavailable (${operation} ${failure}). ` +
+    `The session store is unavailable: ${activity} ${failure}. ` +
     (outcome === 'unknown'
       ? 'The outcome is unknown: the change may have been saved, or may still be once the store ' +
         'recovers. Reload before retrying.'

@@ -79,7 +79,12 @@ export class StoreGateway {
         return id;
       }
     }
-    throw new SessionStoreUnavailableError('create (no free id)');
+    // Every id tried was reported taken: a store that answers wrongly, not a lucky collision (256-bit ids).
+    throw new SessionStoreUnavailableError(
+      'create',
+      new Error('every new session id was reported taken'),
+      'not-applied',
+    );
   }
 
   /**

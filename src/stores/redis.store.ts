@@ -87,19 +87,32 @@ local function each_chunk(cmd, key, first, last)
   end
 end
 local function idx_key(prefix, uid) return prefix .. 'user:' .. uid end
--- Removes and returns the entries of index z whose session expired (a corrupt entry goes silently).
-local function idx_prune(z, now)
+-- Removes from index z the entries of list (name, value, ...) whose session expired, and returns them
+-- (a corrupt entry goes silently).
+local function idx_drop_expired(z, list, now)
   local gone = {}
-  if not is_hash(z) then return gone end
-  local all = redis.call('HGETALL', z)
-  for i = 1, #all, 2 do
-    local e = tonumber(string.match(all[i + 1], '^%S+'))
+  for i = 1, #list, 2 do
+    local e = tonumber(string.match(list[i + 1], '^%S+'))
     if e == nil or e <= now then
-      redis.call('HDEL', z, all[i])
-      if e ~= nil then gone[#gone + 1] = all[i] end
+      redis.call('HDEL', z, list[i])
+      if e ~= nil then gone[#gone + 1] = list[i] end
     end
   end
   return gone
+end
+-- Removes and returns the entries of index z whose session expired.
+local function idx_prune(z, now)
+  if not is_hash(z) then return {} end
+  return idx_drop_expired(z, redis.call('HGETALL', z), now)
+end
+-- idx_prune over a random sample of at most 16 entries: a sign-in then costs the same however many
+-- sessions the user has (a full scan per sign-in let one account that signs in again and again slow the
+-- server down for everyone). Leftover expired entries go in later samples, in listings, or with the index.
+local function idx_prune_sample(z, now)
+  if not is_hash(z) then return {} end
+  local sample = redis.pcall('HRANDFIELD', z, 16, 'WITHVALUES')
+  if type(sample) ~= 'table' or sample.err then return idx_prune(z, now) end -- before Redis 6.2
+  return idx_drop_expired(z, sample, now)
 end
 local function idx_put(z, key, e, c, now)
   redis.call('HSET', z, key, e .. ' ' .. c)
@@ -118,7 +131,9 @@ end
 -- Adds session key to index z under a limit (max 0 = none): {1, expired, evicted}, or {2, expired, {}}
 -- when refused. Evicts the other entries with the oldest createdAt.
 local function idx_add(z, key, e, c, now, max, refuse)
-  local expired = idx_prune(z, now)
+  -- Under a limit every entry is read anyway (to count and pick the oldest), and there are about max.
+  local expired
+  if max > 0 then expired = idx_prune(z, now) else expired = idx_prune_sample(z, now) end
   local evicted = {}
   if max > 0 then
     local others = {}

@@ -150,7 +150,9 @@ test('a store whose synchronous read throws answers 503 (SessionStoreUnavailable
     await agent.get('/write').expect(200);
     store.broken = true;
     const res = await agent.get('/read').expect(503);
-    expect(res.body.message).toMatch(/session store is unavailable \(get failed\)/);
+    expect(res.body.message).toMatch(
+      /^The session store is unavailable: reading the session failed\. /,
+    );
     expect(sessionCookieOf(res)).toBeUndefined();
     store.broken = false;
     await agent.get('/read').expect(200, { v: 'kept' });

@@ -390,6 +390,30 @@ if (!redis) {
       expect(events).toHaveLength(1);
     });
 
+    it("a sign-in reads a sample of the user's index, not all of it (one account cannot slow Redis down)", async () => {
+      const user = 'many';
+      const index = `${prefix}user:${user}`;
+      const live = `${Date.now() + 3_600_000} 1`;
+      const fields = Array.from({ length: 20_000 }, (_, i) => [`k${i}`, live]).flat();
+      await redis.hset(index, ...fields);
+      // MONITOR shows the commands scripts run, with their keys: the index key is this test's alone.
+      const monitor = await redis.monitor();
+      const onIndex: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[1] === index) onIndex.push(args[0].toLowerCase());
+      });
+      try {
+        await store.create(randomStoreKey(), ownedRecord(user));
+        await redis.ping(); // MONITOR's lines for the script arrive before the answer to a later command
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        monitor.disconnect();
+      }
+      expect(onIndex).toContain('hrandfield');
+      expect(onIndex).not.toContain('hgetall');
+      expect(await redis.hlen(index)).toBe(20_001);
+    });
+
     it('a user index that is not a hash is replaced, never a lock-out', async () => {
       const user = 'broken';
       await redis.set(`${prefix}user:${user}`, 'not a hash');

@@ -116,7 +116,7 @@ const STORE_TIMEOUT = 400;
     }
     expect(res.status).toBe(503);
     expect(res.body.message).toMatch(
-      /session store is unavailable \(patch timed out after 400 ms\)/,
+      /^The session store is unavailable: saving the session timed out after 400 ms\. /,
     );
     expect(res.body.message).toMatch(/outcome is unknown/);
     expect(res.body.message).not.toMatch(/nothing was saved/i);
@@ -149,7 +149,9 @@ const STORE_TIMEOUT = 400;
       // No cookie: the first write (a create) is the only store call.
       const res = await request(dead.getHttpServer()).get('/set?note=x');
       expect(res.status).toBe(503);
-      expect(res.body.message).toMatch(/session store is unavailable \(create failed\)/);
+      expect(res.body.message).toMatch(
+        /^The session store is unavailable: creating the session failed\. /,
+      );
       expect(res.body.message).toMatch(/Nothing was saved/);
     } finally {
       await dead.close();
