@@ -26,6 +26,8 @@ type State = 'open' | 'waiting' | 'passed' | 'answering' | 'failed';
 /** One gated response: what to run before its headers, and what it holds back meanwhile. */
 interface Gate {
   state: State;
+  /** Whether the response carries the gated methods itself (else its prototype does, and seals too). */
+  own: boolean;
   queue: Call[];
   ended: boolean;
   status: number;
@@ -59,8 +61,17 @@ export function gateResponse(
   onError: OnGateError,
 ): void {
   if (gates.has(res)) return;
-  gates.set(res, { state: 'open', queue: [], ended: false, status: 200, beforeHeaders, onError });
-  if (hasGatedPrototype(res)) return;
+  const own = !hasGatedPrototype(res);
+  gates.set(res, {
+    state: 'open',
+    own,
+    queue: [],
+    ended: false,
+    status: 200,
+    beforeHeaders,
+    onError,
+  });
+  if (!own) return;
   // Otherwise the methods are replaced on this response object only, as own properties.
   const target = res as unknown as Record<Method, Fn>;
   for (const method of METHODS) {
@@ -84,6 +95,49 @@ export function gateResponses(prototype: object): void {
     const own = Object.getOwnPropertyDescriptor(prototype, method)?.value as Fn | undefined;
     target[method] = gatedMethod(method, () => own ?? parent[method]);
   }
+  sealWhileWaiting(prototype);
+}
+
+/**
+ * The seal of a waiting response (see `seal`), defined once on a gated prototype: `headersSent` reads
+ * `true` and header setters throw while the response waits, and behave as inherited otherwise.
+ */
+function sealWhileWaiting(prototype: object): void {
+  const parent = Object.getPrototypeOf(prototype) as object;
+  const waiting = (res: object): boolean => gates.get(res)?.state === 'waiting';
+  const sentGetter = inheritedGetter(parent, 'headersSent');
+  if (sentGetter) {
+    Object.defineProperty(prototype, 'headersSent', {
+      configurable: true,
+      get(this: object): unknown {
+        return waiting(this) || sentGetter.call(this);
+      },
+    });
+  }
+  for (const name of HEADER_SETTERS) {
+    if (
+      Object.hasOwn(prototype, name) ||
+      typeof (parent as Record<string, unknown>)[name] !== 'function'
+    )
+      continue;
+    Object.defineProperty(prototype, name, {
+      configurable: true,
+      writable: true,
+      value(this: object, ...args: unknown[]): unknown {
+        if (waiting(this)) headersAlreadySent();
+        return (parent as Record<string, Fn>)[name].apply(this, args);
+      },
+    });
+  }
+}
+
+/** The getter of `name` that objects inheriting from `proto` would use. */
+function inheritedGetter(proto: object | null, name: string): (() => unknown) | undefined {
+  for (let p = proto; p; p = Object.getPrototypeOf(p) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(p, name);
+    if (descriptor) return descriptor.get;
+  }
+  return undefined;
 }
 
 function hasGatedPrototype(res: object): boolean {
@@ -139,7 +193,7 @@ function gatedMethod(method: Method, originalOf: () => Fn): Fn {
     gate.state = 'waiting';
     gate.ended = method === 'end';
     gate.queue.push({ method, original, args: method === 'writeHead' ? snapshot(args) : args });
-    seal(this as unknown as Record<PropertyKey, unknown>);
+    if (gate.own) seal(this as unknown as Record<PropertyKey, unknown>);
     pending.then(
       () => settle(this, gate, undefined, false),
       (err: unknown) => settle(this, gate, err, true),
@@ -152,7 +206,7 @@ function gatedMethod(method: Method, originalOf: () => Fn): Fn {
 function settle(res: ServerResponse, gate: Gate, err: unknown, failed: boolean): void {
   const calls = gate.queue;
   gate.queue = [];
-  unseal(res as unknown as Record<PropertyKey, unknown>);
+  if (gate.own) unseal(res as unknown as Record<PropertyKey, unknown>);
   if (failed) {
     // Answer through the methods as they were, then drop whatever the app still writes.
     gate.state = 'answering';
