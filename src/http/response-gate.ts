@@ -89,9 +89,9 @@ export function gateResponses(prototype: object): void {
   if (gatedPrototypes.has(prototype)) return;
   gatedPrototypes.add(prototype);
   const target = prototype as Record<Method, Fn>;
+  const parent = Object.getPrototypeOf(prototype) as Record<Method, Fn>;
   for (const method of METHODS) {
     // Looked up at each call, so a method patched further up the chain later is still the one called.
-    const parent = Object.getPrototypeOf(prototype) as Record<Method, Fn>;
     const own = Object.getOwnPropertyDescriptor(prototype, method)?.value as Fn | undefined;
     target[method] = gatedMethod(method, () => own ?? parent[method]);
   }

@@ -98,6 +98,7 @@ export class SessionLoader {
     } catch (err) {
       loading = this.unavailable(holder, err);
     }
+    // A session at hand is already recorded (by `open()` or `unavailable()`); a pending one is recorded here.
     if (loading instanceof Promise) {
       loading = loading.then(
         (session) => {
@@ -106,8 +107,8 @@ export class SessionLoader {
         },
         (err: unknown) => this.unavailable(holder, err),
       );
+      LOADED.set(holder, loading);
     }
-    LOADED.set(holder, loading);
     if (res) {
       gateResponse(res, (status) => this.commitOnHeaders(holder, res, status), this.answerFailure);
     }

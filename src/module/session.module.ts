@@ -77,8 +77,8 @@ export class SessionModule
   private cleanupTimer: NodeJS.Timeout | undefined;
   /** The adapter the request path is attached to. */
   private attachedTo: AbstractHttpAdapter | undefined;
-  /** Whether sessions load in the platform's own request hook (else in the Nest middleware). */
-  private hooked = false;
+  /** The adapter whose own request hook loads the sessions (else the Nest middleware does). */
+  private hookedTo: AbstractHttpAdapter | undefined;
   /** Set once `configure()` runs: the adapter has initialised, a platform hook would come too late. */
   private initialising = false;
   /** A start-up error of the early attachment, thrown when the application initialises. */
@@ -119,7 +119,7 @@ export class SessionModule
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter) return; // an application context without HTTP
     this.attach(adapter);
-    if (this.attachedTo === adapter && this.hooked) return;
+    if (this.hookedTo === adapter) return;
     if (this.config.load === 'eager') consumer.apply(SessionMiddleware).forRoutes('*');
   }
 
@@ -142,7 +142,7 @@ export class SessionModule
       platform.beforeEveryRequest(app, (req, res, next) =>
         enterSession(this.loader, req, res, next),
       );
-      this.hooked = true;
+      this.hookedTo = adapter;
       return;
     }
     platform.guardUnloadedSession(

@@ -296,17 +296,15 @@ describe.each(backends.table)('the session everywhere in a Nest app (%s)', (_, a
         { provide: APP_FILTER, useClass: DomainFilter },
       ],
     }).compile();
-    app = await createNestApp(moduleRef, {}, (created) =>
+    app = await createNestApp(moduleRef, {}, (created) => {
       // Mounted as a main.ts does (passport.session(), say): before Nest's module middleware exists.
-      {
-        created.use((req: SessionReq, res: ServerResponse, next: () => void) => {
-          res.setHeader('x-app-use-user', String(req.session.get('userId', 'anonymous')));
-          if (req.url.includes('app-use=1')) req.session.set('marks', ['app.use']);
-          next();
-        });
-        if (TEST_PLATFORM === 'express') created.use('/legacy', legacyExpressApp());
-      },
-    );
+      created.use((req: SessionReq, res: ServerResponse, next: () => void) => {
+        res.setHeader('x-app-use-user', String(req.session.get('userId', 'anonymous')));
+        if (req.url.includes('app-use=1')) req.session.set('marks', ['app.use']);
+        next();
+      });
+      if (TEST_PLATFORM === 'express') created.use('/legacy', legacyExpressApp());
+    });
   });
   afterAll(async () => {
     await app?.close();
