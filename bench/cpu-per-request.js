@@ -6,6 +6,8 @@
 // `logins`: that many /login requests first, to measure with that many sessions in the store.
 // Defaults: bare,ns-memory read 60000 5 0. Prints every run, then the median per scenario. The Redis and
 // PostgreSQL scenarios leave one session per run behind (prefix `cpu-bench:`, table `cpu_bench`).
+// To compare two builds in one interleaved run, compile the other one into another folder and name it
+// after the scenario: `ns-memory,ns-memory@dist-bench-base` (the folder holds bench/server.js).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,13 +24,13 @@ function cpuMicros(pid) {
   return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
 }
 
-async function startServer(scenario) {
+async function startServer(name) {
+  const [scenario, dist = 'dist-bench'] = name.split('@');
   const config = JSON.stringify({ scenario, redisPrefix: 'cpu-bench:', pgTable: 'cpu_bench' });
-  const child = spawn(
-    'taskset',
-    ['-c', '1', process.execPath, 'dist-bench/bench/server.js', config],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = spawn('taskset', ['-c', '1', process.execPath, `${dist}/bench/server.js`, config], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise((resolve) =>
     child.stdout.once('data', (line) => resolve(JSON.parse(String(line)).port)),
   );

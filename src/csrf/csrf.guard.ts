@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { requestOf } from '../http/context-request.js';
-import { isHttpsRequest } from '../http/proxy-trust.js';
+import { isHttpsRequest, requestHostOf } from '../http/proxy-trust.js';
 import { SessionLoader } from '../http/session-loader.js';
 import { SKIP_CSRF } from '../module/session.constants.js';
 import { exposed } from '../session/session-view.js';
@@ -84,8 +84,9 @@ export class CsrfGuard implements CanActivate {
    * relies on the token alone when the browser sends no `Origin`).
    */
   private checkOrigin(req: IncomingMessage): void {
-    const https = isHttpsRequest(req, this.loader.config.proxyTrust);
-    const own = `${https ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+    const { proxyTrust } = this.loader.config;
+    const https = isHttpsRequest(req, proxyTrust);
+    const own = `${https ? 'https' : 'http'}://${requestHostOf(req, proxyTrust) ?? ''}`;
     const trusted = (origin: string): boolean =>
       origin === own || this.loader.config.csrfTrustedOrigins.includes(origin);
     const origin = header(req, 'origin');

@@ -130,3 +130,17 @@ export function isHttpsRequest(req: IncomingMessage, trust: ProxyTrust): boolean
   const proto = header(req, 'x-forwarded-proto');
   return proto?.split(',')[0]?.trim().toLowerCase() === 'https';
 }
+
+/**
+ * The host the client asked for: the first `X-Forwarded-Host` value when the socket's peer is a trusted
+ * proxy (a proxy that rewrites `Host` reports the original there, as Express's `req.host` reads it), else
+ * `Host`.
+ */
+export function requestHostOf(req: IncomingMessage, trust: ProxyTrust): string | undefined {
+  const peer = req.socket?.remoteAddress;
+  if (peer !== undefined && trust(peer, 0)) {
+    const forwarded = header(req, 'x-forwarded-host')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return req.headers.host;
+}

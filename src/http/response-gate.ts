@@ -1,10 +1,15 @@
 import type { ServerResponse } from 'node:http';
 
 /**
- * What runs when the response is about to send its headers, with the status that will be sent. Returns
- * `undefined` when it finished synchronously, or a promise the response waits for.
+ * What runs when the response is about to send its headers, with the status that will be sent and, when
+ * they go out through an explicit `writeHead`, its arguments (see `outgoingContentType`). Returns
+ * `undefined` when it finished synchronously, or a promise the response waits for. What it throws is
+ * answered by `OnGateError` instead of the response.
  */
-export type BeforeHeaders = (status: number) => Promise<void> | undefined;
+export type BeforeHeaders = (
+  status: number,
+  writeHeadArgs: readonly unknown[] | undefined,
+) => Promise<void> | undefined;
 
 /** Answers the request when `BeforeHeaders` failed and nothing was sent yet. */
 export type OnGateError = (res: ServerResponse, err: unknown) => void;
@@ -181,7 +186,7 @@ function gatedMethod(method: Method, originalOf: () => Fn): Fn {
       method === 'writeHead' && typeof args[0] === 'number' ? args[0] : (this.statusCode ?? 200);
     let pending: Promise<void> | undefined;
     try {
-      pending = gate.beforeHeaders(gate.status);
+      pending = gate.beforeHeaders(gate.status, method === 'writeHead' ? args : undefined);
     } catch (err) {
       settle(this, gate, err, true);
       return method === 'write' ? true : this;
@@ -239,6 +244,30 @@ function snapshot(args: unknown[]): unknown[] {
 /** `writeHead`'s headers given as an object (not as Node's flat array of names and values). */
 function isHeadersObject(arg: unknown): arg is Record<string, unknown> {
   return typeof arg === 'object' && arg !== null && !Array.isArray(arg);
+}
+
+/**
+ * The `Content-Type` the response is about to send: given to `writeHead` (Fastify passes its headers
+ * there, as an object) or set on the response before (Express).
+ */
+export function outgoingContentType(
+  res: ServerResponse,
+  writeHeadArgs: readonly unknown[] | undefined,
+): string | undefined {
+  for (const arg of writeHeadArgs ?? []) {
+    if (isHeadersObject(arg)) {
+      for (const [name, value] of Object.entries(arg)) {
+        if (name.toLowerCase() === 'content-type' && value !== undefined) return String(value);
+      }
+    } else if (Array.isArray(arg)) {
+      // Node's flat form: name, value, name, value...
+      for (let i = 0; i + 1 < arg.length; i += 2) {
+        if (String(arg[i]).toLowerCase() === 'content-type') return String(arg[i + 1]);
+      }
+    }
+  }
+  const set = res.getHeader('content-type');
+  return set === undefined ? undefined : String(set);
 }
 
 /** Headers that hold a list: values set on the response and values given to `writeHead` are all kept. */

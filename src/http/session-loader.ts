@@ -12,7 +12,7 @@ import type { SessionRecord } from '../stores/session-store.js';
 import { expressPlatform } from '../platform/express.platform.js';
 import type { SessionPlatform } from '../platform/session-platform.js';
 import { requestOf } from './context-request.js';
-import { gateResponse } from './response-gate.js';
+import { gateResponse, outgoingContentType } from './response-gate.js';
 import { sessionContext } from './session-context.js';
 import {
   clearedSessionCookie,
@@ -27,6 +27,9 @@ import { unavailableSession } from './unavailable-session.js';
  * of the request: on Express every property added to a request costs a new hidden class.
  */
 const LOADED = new WeakMap<IncomingMessage, RequestSession | Promise<RequestSession>>();
+
+/** Sessions whose save ahead of the response failed (`saveBeforeReply`): the commit does not retry it. */
+const FAILED_EARLY = new WeakSet<RequestSession>();
 
 /** A request as the loader marks it: its session, once loaded, is also `req.session`. */
 type SessionRequest = IncomingMessage & { session?: unknown };
@@ -110,21 +113,56 @@ export class SessionLoader {
       LOADED.set(holder, loading);
     }
     if (res) {
-      gateResponse(res, (status) => this.commitOnHeaders(holder, res, status), this.answerFailure);
+      gateResponse(
+        res,
+        (status, writeHeadArgs) => this.commitOnHeaders(holder, res, status, writeHeadArgs),
+        this.answerFailure,
+      );
     }
     return loading;
   }
 
   /**
-   * Saves the session if it needs it and writes the cookie and `Vary` headers; nothing on a 5xx (Django
-   * decides by the status sent). `undefined` when there was nothing to wait for (most reads).
+   * Saves the request's session now, ahead of its response, when a handler has returned the value Nest
+   * is about to send (`SessionSaveInterceptor`): a failure then goes through Nest's exception layer, so
+   * the app's filters render it. `undefined` when there is nothing to save, or when the response is no
+   * longer Nest's to write (already sent) or is a 5xx (which saves nothing).
    */
-  commit(session: RequestSession, res: ServerResponse, status: number): Promise<void> | undefined {
+  saveBeforeReply(req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
+    const session = this.loaded(req);
+    if (!session || unavailableSession.is(session) || res.headersSent || res.statusCode >= 500) {
+      return undefined;
+    }
+    return pendingSave(session)?.catch((err: unknown) => {
+      FAILED_EARLY.add(session);
+      throw err;
+    });
+  }
+
+  /**
+   * Saves the session if it needs it and writes the cookie and `Vary` headers; nothing on a 5xx (Django
+   * decides by the status sent). `undefined` when there was nothing to wait for (most reads). Throws the
+   * store's error when the response about to go out is that error as JSON to a browser asking for a page
+   * (Nest's default rendering, with no filter of the app's): the gate then answers with a page instead.
+   */
+  commit(
+    session: RequestSession,
+    res: ServerResponse,
+    status: number,
+    writeHeadArgs?: readonly unknown[],
+  ): Promise<void> | undefined {
     const standIn = unavailableSession.is(session);
-    if (status >= 500 || standIn) {
-      if (standIn ? unavailableSession.wasFlushed(session) : session.clearsCookieOnError) {
-        this.clearCookie(res);
-      }
+    const failure = standIn ? unavailableSession.raisedError(session) : session.storeFailure;
+    if (
+      failure instanceof HttpException &&
+      failure.getStatus() === status &&
+      wantsHtml(res.req) &&
+      /^application\/json\b/i.test(outgoingContentType(res, writeHeadArgs) ?? '')
+    ) {
+      throw failure;
+    }
+    if (status >= 500 || standIn || FAILED_EARLY.has(session)) {
+      if (clearsCookieOnError(session)) this.clearCookie(res);
       return undefined;
     }
     const saving = pendingSave(session);
@@ -140,12 +178,13 @@ export class SessionLoader {
     req: SessionRequest,
     res: ServerResponse,
     status: number,
+    writeHeadArgs: readonly unknown[] | undefined,
   ): Promise<void> | undefined {
     const loading = LOADED.get(req);
     if (!loading) return undefined;
     return loading instanceof Promise
-      ? loading.then((session) => this.commit(session, res, status))
-      : this.commit(loading, res, status);
+      ? loading.then((session) => this.commit(session, res, status, writeHeadArgs))
+      : this.commit(loading, res, status, writeHeadArgs);
   }
 
   private writeHeaders(session: RequestSession, res: ServerResponse): void {
@@ -249,6 +288,10 @@ export class SessionLoader {
         : { statusCode: 500, message: 'Internal server error' };
     for (const name of res.getHeaderNames()) removeHeader.call(res, name);
     res.statusCode = status;
+    const session = res.req && LOADED.get(res.req);
+    if (session && !(session instanceof Promise) && clearsCookieOnError(session)) {
+      this.clearCookie(res);
+    }
     setHeader.call(res, 'Cache-Control', 'no-store');
     const json = typeof body === 'string' ? { statusCode: status, message: body } : body;
     if (wantsHtml(res.req)) {
@@ -283,6 +326,13 @@ function appendHeader(res: ServerResponse, name: string, value: string): void {
   ) {
     setHeader.call(res, name, `${String(current)}, ${value}`);
   }
+}
+
+/** Whether even an error response must take the cookie away (a logout the store could not record). */
+function clearsCookieOnError(session: RequestSession): boolean {
+  return unavailableSession.is(session)
+    ? unavailableSession.wasFlushed(session)
+    : session.clearsCookieOnError;
 }
 
 /** Whether the client is a browser asking for a page (its `Accept` names HTML). */

@@ -4,6 +4,8 @@ import type { RequestSession } from '../session/request-session.js';
 const standIns = new WeakSet<object>();
 /** Stand-ins whose `flush()` (a logout) was called: the response still clears the cookie. */
 const flushed = new WeakSet<object>();
+/** Stand-ins whose error reached the app (some code used them), with that error. */
+const raised = new WeakMap<object, HttpException>();
 
 /**
  * The session of a request whose store could not be read: any use of it throws the store's error (503),
@@ -13,6 +15,10 @@ const flushed = new WeakSet<object>();
 export const unavailableSession = {
   /** A stand-in that throws `error` on every property read. */
   create(error: HttpException): RequestSession {
+    const fail = (): never => {
+      raised.set(standIn, error);
+      throw error;
+    };
     const standIn = new Proxy(Object.create(null) as object, {
       get(_target, property) {
         // Promise resolution and inspection probe these; they must not throw.
@@ -21,17 +27,14 @@ export const unavailableSession = {
         if (property === 'flush') {
           return () => {
             flushed.add(standIn);
+            raised.set(standIn, error);
             return Promise.reject(error);
           };
         }
-        throw error;
+        return fail();
       },
-      has() {
-        throw error;
-      },
-      set() {
-        throw error;
-      },
+      has: fail,
+      set: fail,
     });
     standIns.add(standIn);
     return standIn as RequestSession;
@@ -39,6 +42,10 @@ export const unavailableSession = {
   /** Whether `flush()` was called on this stand-in. */
   wasFlushed(session: object): boolean {
     return flushed.has(session);
+  },
+  /** The error this stand-in threw at the app, if any code used it. */
+  raisedError(session: object): HttpException | undefined {
+    return raised.get(session);
   },
   /** Whether `session` is such a stand-in. */
   is(session: object): boolean {

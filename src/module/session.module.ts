@@ -8,10 +8,11 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { type AbstractHttpAdapter, HttpAdapterHost } from '@nestjs/core';
+import { type AbstractHttpAdapter, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { CsrfGuard } from '../csrf/csrf.guard.js';
 import { SessionGuard } from '../guards/session.guard.js';
 import { SessionInterceptor } from '../http/session.interceptor.js';
+import { SessionSaveInterceptor } from '../http/session-save.interceptor.js';
 import { SessionLoader } from '../http/session-loader.js';
 import { enterSession, SessionMiddleware } from '../http/session.middleware.js';
 import { SessionPipe } from '../http/session.pipe.js';
@@ -53,6 +54,8 @@ import { SessionService } from './session.service.js';
     SessionLoader,
     SessionMiddleware,
     SessionInterceptor,
+    // Global: a store failure while saving what a handler returned reaches the app's exception filters.
+    { provide: APP_INTERCEPTOR, useClass: SessionSaveInterceptor },
     SessionService,
     SessionGuard,
     CsrfGuard,

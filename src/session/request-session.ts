@@ -58,6 +58,10 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   private cookieAction: CookieAction;
   /** `flush()` could not reach the store: the response clears the cookie even though it is an error. */
   private logoutFailed = false;
+  /** Saved at least once during this request. */
+  private saved = false;
+  /** The first store error this request's session ran into (see `storeFailure`). */
+  private firstStoreFailure: unknown;
 
   constructor(
     readonly req: IncomingMessage,
@@ -197,7 +201,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     if (this._id === null) {
       await this.insert();
     } else {
-      const id = await this.gateway.rename(this._id, this.storedOwner);
+      const id = await this.tracked(this.gateway.rename(this._id, this.storedOwner));
       if (id === undefined) throw new SessionInterruptedError();
       this.setId(id);
     }
@@ -218,7 +222,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     this._accessed = true;
     if (this._id !== null) {
       try {
-        await this.gateway.destroy(this._id, this.storedOwner);
+        await this.tracked(this.gateway.destroy(this._id, this.storedOwner));
       } catch (err) {
         // A logout the store could not record still takes the cookie away from this browser.
         this.logoutFailed = this.hadCookie;
@@ -240,7 +244,10 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   /** Re-reads the stored record, dropping unsaved changes (express-session's `reload`); gone = empty. */
   async reload(): Promise<void> {
     this._accessed = true;
-    const record = this._id === null ? undefined : await this.gateway.load(this.storeKey(this._id));
+    const record =
+      this._id === null
+        ? undefined
+        : await this.tracked(this.gateway.load(this.storeKey(this._id)));
     if (record && record.expiresAt > this.config.now()) {
       this.data = record.data as Data;
       this.meta = record.meta;
@@ -282,7 +289,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       }
     } else if (this._modified) {
       if (this.emptied && Object.keys(this.data).length === 0) {
-        await this.gateway.destroy(this._id, this.storedOwner);
+        await this.tracked(this.gateway.destroy(this._id, this.storedOwner));
         this.setId(null);
         this.storedOwner = undefined;
         this.cookieAction = 'clear';
@@ -297,13 +304,15 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
         const expiresAt =
           this.expiryChanged || this.extensionDue() ? this.nextExpiresAt() : this.storedExpiresAt;
         this.meta = { ...this.meta, lastSeenAt: now };
-        const saved = await this.gateway.patch(this.storeKey(this._id), {
-          set,
-          unset: this.removed ? [...this.removed] : [],
-          expiresAt,
-          meta: this.meta,
-          ...(owner === this.storedOwner ? {} : { userId: owner ?? null }),
-        });
+        const saved = await this.tracked(
+          this.gateway.patch(this.storeKey(this._id), {
+            set,
+            unset: this.removed ? [...this.removed] : [],
+            expiresAt,
+            meta: this.meta,
+            ...(owner === this.storedOwner ? {} : { userId: owner ?? null }),
+          }),
+        );
         if (!saved) throw new SessionInterruptedError();
         // The browser's cookie already ends when the record does: re-sent only when the expiry moved,
         // with `rolling`, or to re-sign a cookie signed with an older secret.
@@ -320,7 +329,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
       const expiresAt = this.nextExpiresAt();
       const meta = { ...this.meta, lastSeenAt: now };
       // A record gone by now was logged out in parallel: nothing to extend, and nothing was lost.
-      if (await this.gateway.touch(this.storeKey(this._id), expiresAt, meta)) {
+      if (await this.tracked(this.gateway.touch(this.storeKey(this._id), expiresAt, meta))) {
         this.meta = meta;
         this.storedExpiresAt = expiresAt;
         this.cookieAction = 'set';
@@ -333,6 +342,14 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   needsSave(): boolean {
     if (this._id === null) return this._modified;
     return this._modified || this.extensionDue();
+  }
+
+  /**
+   * The first error a store call of this session raised during the request, if any: the response that
+   * reports it may be answered as a page for browsers.
+   */
+  get storeFailure(): unknown {
+    return this.firstStoreFailure;
   }
 
   /** Whether a logout failed on the store, so that even an error response must clear the cookie. */
@@ -417,18 +434,30 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
     if (Object.keys(this.data).length === 0) this.emptied = true;
   }
 
+  /** Awaits a store call, remembering its error if it fails (the gateway never throws synchronously). */
+  private async tracked<R>(call: R | Promise<R>): Promise<R> {
+    try {
+      return await call;
+    } catch (err) {
+      this.firstStoreFailure ??= err;
+      throw err;
+    }
+  }
+
   /** Stores the whole session under a fresh id. */
   private async insert(): Promise<void> {
     // An owner is checked against maxSessionsPerUser by the store, atomically with the create.
     const owner = this.owner;
     const expiresAt = this.nextExpiresAt();
     this.meta = { ...this.meta, lastSeenAt: this.config.now() };
-    const id = await this.gateway.create({
-      data: this.data as Record<string, JsonValue>,
-      expiresAt,
-      meta: this.meta,
-      ...(owner === undefined ? {} : { userId: owner }),
-    });
+    const id = await this.tracked(
+      this.gateway.create({
+        data: this.data as Record<string, JsonValue>,
+        expiresAt,
+        meta: this.meta,
+        ...(owner === undefined ? {} : { userId: owner }),
+      }),
+    );
     this.setId(id);
     this.storedExpiresAt = expiresAt;
     this.storedOwner = owner;
@@ -476,7 +505,8 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
    * once `touchAfter` of the lifetime has passed since it last moved, and never for a fixed expiry.
    */
   private extensionDue(): boolean {
-    if (this.config.rolling) return true;
+    // Rolling: once per request (a save ahead of the response leaves nothing for the commit to extend).
+    if (this.config.rolling) return !this.saved;
     if (this._id === null || this.meta.expiresAtFixed !== undefined) return false;
     const lifetime = this.idleLifetime() * 1000;
     return (
@@ -485,6 +515,7 @@ export class RequestSession<T extends object = Record<string, unknown>> implemen
   }
 
   private markSaved(): void {
+    this.saved = true;
     this.changed = undefined;
     this.removed = undefined;
     this.emptied = false;

@@ -160,8 +160,11 @@ export class MemoryStore extends SessionStore {
       if (!room) return { written: false, refused: true, evicted };
       evicted = room;
     }
-    for (const name of patch.unset) delete record.data[name];
-    Object.assign(record.data, patch.set);
+    // Into a null-prototype copy: assigning a key named `__proto__` to a plain object would set its
+    // prototype instead of storing the key.
+    const data = Object.assign(Object.create(null) as Record<string, JsonValue>, record.data);
+    for (const name of patch.unset) delete data[name];
+    record.data = Object.assign(data, patch.set);
     if (patch.meta) record.meta = patch.meta;
     record.expiresAt = patch.expiresAt;
     if (patch.userId !== undefined && (patch.userId ?? undefined) !== record.userId) {

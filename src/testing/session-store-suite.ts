@@ -200,6 +200,23 @@ export function describeSessionStore(
       );
     });
 
+    it('keys named __proto__ and constructor are plain data, in create and in a later patch', async () => {
+      const key = randomStoreKey();
+      const record = sampleRecord();
+      await store.create(key, record);
+      // As the session sends them: null-prototype objects, where `__proto__` is an own key.
+      const set = Object.assign(Object.create(null) as Record<string, JsonValue>, {
+        constructor: 'c',
+      });
+      Object.defineProperty(set, '__proto__', { value: 'later', enumerable: true, writable: true });
+      is(await store.patch(key, { set, unset: [], expiresAt: record.expiresAt }), true, 'patch');
+      const data = (await store.get(key))?.data;
+      is(data !== undefined && Object.hasOwn(data, '__proto__'), true, 'own __proto__ key kept');
+      is(data?.['__proto__' as keyof typeof data], 'later', 'its value');
+      is(data?.['constructor'], 'c', 'constructor key');
+      same(data, { ...record.data, constructor: 'c', ['__proto__']: 'later' }, 'other keys kept');
+    });
+
     it('patch replaces meta when given', async () => {
       const key = randomStoreKey();
       const record = sampleRecord();

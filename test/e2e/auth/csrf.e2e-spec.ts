@@ -202,4 +202,39 @@ describe.each(backends)('CsrfGuard on %s', (_name, backend) => {
     await post().set('Referer', 'https://shop.example/cart').expect(200);
     await post().set('Origin', 'https://shop.example').expect(200);
   });
+
+  maybe(
+    "behind a trusted proxy that rewrites Host, the app's origin is the forwarded host",
+    async () => {
+      await boot({ trustProxy: true });
+      const { cookie, token } = await visitForm();
+      const post = (origin: string) =>
+        http()
+          .post('/transfer')
+          .set('Cookie', cookie)
+          .set('X-CSRF-Token', token)
+          .set('Host', 'upstream:3000')
+          .set('X-Forwarded-Proto', 'https')
+          .set('X-Forwarded-Host', 'app.example, internal.lb')
+          .set('Origin', origin);
+      await post('https://app.example').expect(200);
+      await post('https://upstream:3000').expect(403);
+      await post('https://internal.lb').expect(403);
+    },
+  );
+
+  maybe('an untrusted client cannot name the host with X-Forwarded-Host', async () => {
+    await boot();
+    const { cookie, token } = await visitForm();
+    const post = (origin: string) =>
+      http()
+        .post('/transfer')
+        .set('Cookie', cookie)
+        .set('X-CSRF-Token', token)
+        .set('Host', 'app.example')
+        .set('X-Forwarded-Host', 'evil.example')
+        .set('Origin', origin);
+    await post('http://evil.example').expect(403);
+    await post('http://app.example').expect(200);
+  });
 });

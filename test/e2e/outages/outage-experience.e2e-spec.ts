@@ -1,8 +1,9 @@
 import { jest } from '@jest/globals';
 import { Controller, Get, type INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
-import { MemoryStore, type Session, Session as SessionParam } from '../../../src/index.js';
+import { type Session, Session as SessionParam } from '../../../src/index.js';
 import { createApp, sessionCookieOf } from '../../support/app.js';
+import { SwitchableStore } from '../../support/switchable-store.js';
 
 @Controller()
 class OutageController {
@@ -23,27 +24,6 @@ class OutageController {
   async logout(@SessionParam() session: Session) {
     await session.flush();
     return 'out';
-  }
-}
-
-/** A store that goes down on demand: reads, writes, or both fail with the driver's error. */
-class SwitchableStore extends MemoryStore {
-  down: { reads?: boolean; writes?: boolean } = {};
-  private fail(): Promise<never> {
-    return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'));
-  }
-  override getSync(key: string) {
-    if (this.down.reads) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
-    return super.getSync(key);
-  }
-  override create(...args: Parameters<MemoryStore['create']>) {
-    return this.down.writes ? this.fail() : super.create(...args);
-  }
-  override patch(...args: Parameters<MemoryStore['patch']>) {
-    return this.down.writes ? this.fail() : super.patch(...args);
-  }
-  override destroy(...args: Parameters<MemoryStore['destroy']>) {
-    return this.down.writes ? this.fail() : super.destroy(...args);
   }
 }
 
