@@ -5,6 +5,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { from, mergeMap, type Observable, of } from 'rxjs';
+import { requestOf } from './context-request.js';
 import { SessionLoader } from './session-loader.js';
 
 /**
@@ -21,18 +22,14 @@ export class SessionSaveInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const { platform } = this.loader;
     let first = true;
     return next.handle().pipe(
       mergeMap((value) => {
         // Only the first value: a stream's later ones (Server-Sent Events) go out after the headers.
         if (!first) return of(value);
         first = false;
-        const saving = this.loader.saveBeforeReply(
-          platform.rawRequest(http.getRequest()),
-          platform.rawResponse(http.getResponse()),
-        );
+        const target = requestOf(context, this.loader.platform);
+        const saving = target?.res && this.loader.saveBeforeReply(target.req, target.res);
         return saving ? from(saving.then(() => value)) : of(value);
       }),
     );

@@ -5,27 +5,28 @@ export class SwitchableStore extends MemoryStore {
   down: { reads?: boolean; writes?: boolean } = {};
   /** The write calls the app made, failed ones included. */
   readonly calls: string[] = [];
-  private fail(): Promise<never> {
-    return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'));
-  }
   override getSync(key: string) {
-    if (this.down.reads) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    if (this.down.reads) throw refused();
     return super.getSync(key);
   }
   override create(...args: Parameters<MemoryStore['create']>) {
-    this.calls.push('create');
-    return this.down.writes ? this.fail() : super.create(...args);
+    return this.write('create', () => super.create(...args));
   }
   override patch(...args: Parameters<MemoryStore['patch']>) {
-    this.calls.push('patch');
-    return this.down.writes ? this.fail() : super.patch(...args);
+    return this.write('patch', () => super.patch(...args));
   }
   override rename(...args: Parameters<MemoryStore['rename']>) {
-    this.calls.push('rename');
-    return this.down.writes ? this.fail() : super.rename(...args);
+    return this.write('rename', () => super.rename(...args));
   }
   override destroy(...args: Parameters<MemoryStore['destroy']>) {
-    this.calls.push('destroy');
-    return this.down.writes ? this.fail() : super.destroy(...args);
+    return this.write('destroy', () => super.destroy(...args));
+  }
+  /** Records a write call, and fails it while writes are down. */
+  private write<R>(name: string, run: () => Promise<R>): Promise<R> {
+    this.calls.push(name);
+    return this.down.writes ? Promise.reject(refused()) : run();
   }
 }
+
+/** The error a driver gives for a server that is not listening. */
+const refused = (): Error => new Error('connect ECONNREFUSED 127.0.0.1:6379');
